@@ -1,0 +1,30 @@
+"""Packaging for tfgan-losses: TF-GAN's losses, training and evaluation for Keras 3."""
+
+import setuptools
+
+setuptools.setup(
+    name="tfgan-losses",
+    version="0.1.0",
+    description="TF-GAN's GAN losses, training loop and evaluation, ported to Keras 3.",
+    long_description=open("README.md", encoding="utf-8").read(),
+    long_description_content_type="text/markdown",
+    license="Apache-2.0",
+    python_requires=">=3.10",
+    packages=setuptools.find_packages(include=["tfgan_losses", "tfgan_losses.*", "models", "models.*"]),
+    package_data={"tfgan_losses": ["eval/assets/*"]},
+    install_requires=[
+        "tensorflow>=2.16",
+        "keras>=3",
+        "tensorflow-datasets",
+        # TFDS 4.9.10 imports importlib_resources without declaring it.
+        "importlib_resources",
+        "absl-py",
+        "numpy",
+    ],
+    extras_require={
+        # scipy: independent oracles (sqrtm, distances) in the tests.
+        "test": ["pytest", "scipy"],
+        # matplotlib: plots written by bench/ and examples/.
+        "bench": ["matplotlib", "scipy"],
+    },
+)
