@@ -1,0 +1,15 @@
+"""tfgan-losses: TF-GAN's GAN toolkit for Keras 3.
+
+Replace `tfgan.losses.wargs` with `tfgan_losses` in TF-GAN code:
+
+    import tfgan_losses
+    d_loss = tfgan_losses.modified_discriminator_loss(d_real_logits, d_gen_logits)
+
+The same losses exist as Keras `Loss` classes (`tfgan_losses.ModifiedDiscriminatorLoss`).
+"""
+
+from tfgan_losses.losses import *  # noqa: F401,F403  (the public loss API)
+from tfgan_losses.losses import __all__ as _losses_all
+
+__version__ = "0.1.0"
+__all__ = list(_losses_all)

@@ -1,0 +1,156 @@
+"""Callbacks for `GANModel.fit`: weight clipping, NaN guard, checkpoints, summaries."""
+
+import os
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+
+class ClipWeights(keras.callbacks.Callback):
+    """Clips the discriminator's weights to [-clip_value, clip_value] (WGAN).
+
+    Arjovsky et al., "Wasserstein GAN", https://arxiv.org/abs/1701.07875,
+    Algorithm 1: the critic's weights are clipped right after each of its
+    updates. A callback alone runs only between whole train steps, which with
+    `discriminator_steps > 1` would let later critic updates, and the generator
+    update, see unclipped weights. So this callback installs the clip *inside*
+    the step: at the start of `fit` it sets `model.discriminator_clip_value`,
+    which makes `GANModel.train_step` clip after every discriminator update, and
+    rebuilds the train function; at the end of `fit` it restores the previous
+    value.
+
+    Args:
+      clip_value: Bound c > 0; WGAN's default is 0.01.
+
+    Raises:
+      ValueError: If `clip_value` is not a positive number.
+
+    Example:
+      >>> gan.fit(dataset, epochs=5, callbacks=[ClipWeights(0.01)])
+    """
+
+    def __init__(self, clip_value=0.01):
+        super().__init__()
+        if not isinstance(clip_value, (int, float)) or not clip_value > 0:
+            raise ValueError(f"`clip_value` must be a positive number; got {clip_value!r}.")
+        self.clip_value = float(clip_value)
+        self._previous_clip_value = None
+
+    def on_train_begin(self, logs=None):
+        self._previous_clip_value = self.model.discriminator_clip_value
+        self.model.discriminator_clip_value = self.clip_value
+        self.model.make_train_function(force=True)
+
+    def on_train_end(self, logs=None):
+        self.model.discriminator_clip_value = self._previous_clip_value
+
+
+class TerminateOnNonFinite(keras.callbacks.Callback):
+    """Stops training with `FloatingPointError` when a logged value is NaN or infinite.
+
+    Keras's `TerminateOnNaN` watches only the `loss` key, which a GAN model does
+    not log; this one checks every value, after every batch, and raises instead
+    of ending `fit` quietly.
+    """
+
+    def on_train_batch_end(self, batch, logs=None):
+        for key, value in (logs or {}).items():
+            if not np.all(np.isfinite(np.asarray(value, dtype=np.float64))):
+                raise FloatingPointError(
+                    f"Training diverged: `{key}` is {value} at batch {batch}. The last "
+                    "checkpoint holds the state before the divergence.")
+
+
+def atomic_save(model, path):
+    """Saves `model` as a `.keras` file so that a crash never leaves a partial file.
+
+    Writes beside the target, then renames over it (an atomic replace on POSIX).
+    """
+    temporary = f"{path}.partial.keras"
+    model.save(temporary)
+    os.replace(temporary, path)
+
+
+class GANCheckpoint(keras.callbacks.Callback):
+    """Saves the whole GAN model (networks, both optimizers, seed state) every epoch.
+
+    Use epochs of `save_interval_steps` steps so that a crash or kill loses at
+    most that many steps; `keras.models.load_model(path)` resumes.
+
+    Args:
+      path: Target `.keras` file.
+    """
+
+    def __init__(self, path):
+        super().__init__()
+        self.path = path
+
+    def on_epoch_end(self, epoch, logs=None):
+        atomic_save(self.model, self.path)
+
+
+class StopAtStep(keras.callbacks.Callback):
+    """Ends `fit` once `model.global_step` reaches `last_step`.
+
+    Args:
+      last_step: The global step at which to stop.
+    """
+
+    def __init__(self, last_step):
+        super().__init__()
+        self.last_step = last_step
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self.model.global_step >= self.last_step:
+            self.model.stop_training = True
+
+
+class GANSummaries(keras.callbacks.Callback):
+    """Writes TensorBoard scalars and an image grid of samples, indexed by global step.
+
+    The grid uses fixed noise and the generator in inference mode (batch-norm
+    moving statistics), so it shows what an exported generator produces.
+
+    Args:
+      log_dir: TensorBoard directory.
+      generator_inputs: Fixed inputs for the grid, e.g. noise of shape
+        [grid_size**2, noise_dims].
+      grid_size: Images per side of the square grid.
+      every_n_steps: Summary period in steps.
+    """
+
+    def __init__(self, log_dir, generator_inputs, grid_size, every_n_steps=100):
+        super().__init__()
+        self.writer = tf.summary.create_file_writer(log_dir)
+        self.generator_inputs = generator_inputs
+        self.grid_size = grid_size
+        self.every_n_steps = every_n_steps
+
+    def sample_grid(self):
+        """Returns the sample grid as a uint8 array [height, width, channels]."""
+        images = self.model.generator(self.generator_inputs, training=False)
+        return image_grid_uint8(np.asarray(images), self.grid_size)
+
+    def on_train_batch_end(self, batch, logs=None):
+        step = self.model.global_step
+        if step % self.every_n_steps:
+            return
+        with self.writer.as_default(step=step):
+            for key, value in (logs or {}).items():
+                tf.summary.scalar(key, float(value))
+            tf.summary.image("generated_images", self.sample_grid()[None], max_outputs=1)
+        self.writer.flush()
+
+
+def image_grid_uint8(images, grid_size):
+    """Tiles `grid_size**2` images in [-1, 1], shape [n, h, w, c], into one uint8 image."""
+    count = grid_size * grid_size
+    if len(images) < count:
+        raise ValueError(f"`images` has {len(images)} images; a {grid_size}x{grid_size} grid "
+                         f"needs {count}.")
+    _, height, width, channels = images.shape
+    grid = images[:count].reshape(grid_size, grid_size, height, width, channels)
+    grid = grid.transpose(0, 2, 1, 3, 4).reshape(grid_size * height, grid_size * width, channels)
+    return np.clip(np.round((grid + 1.0) * 127.5), 0, 255).astype(np.uint8)
+

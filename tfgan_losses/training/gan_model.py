@@ -1,0 +1,327 @@
+"""A Keras `Model` that trains a generator and a discriminator through `model.fit`.
+
+It does what TF-GAN's `gan_model` + `gan_loss` + `gan_train` did with
+`GANTrainSteps`: per call of `train_step`, `discriminator_steps` discriminator
+updates (each on its own slice of the batch, so each sees fresh real examples)
+followed by `generator_steps` generator updates, with separate discriminator
+passes on real and generated data.
+
+    gan = GANModel(generator, discriminator)
+    gan.compile(generator_loss="modified_generator_loss",
+                discriminator_loss="modified_discriminator_loss")
+    gan.fit(images_dataset, epochs=...)
+
+Feed batches of `discriminator_steps * batch_size` examples; every
+discriminator update takes the next `batch_size` of them. The model runs
+eagerly (`run_eagerly=True`), as a graph (default) and with XLA
+(`jit_compile=True`). It uses `tf.GradientTape`: TensorFlow is the backend.
+"""
+
+import keras
+import tensorflow as tf
+from keras import ops
+
+from tfgan_losses.losses import keras_losses
+from tfgan_losses.losses.gradient_penalty import wasserstein_gradient_penalty
+
+_GENERATOR_LEARNING_RATE = 1e-3      # TF-GAN's MNIST example.
+_DISCRIMINATOR_LEARNING_RATE = 1e-4
+_ADAM_BETA_1 = 0.5
+
+
+def resolve_loss(identifier):
+    """Returns the loss object for a Loss, TF-GAN name, loss function or callable.
+
+    Known identifiers become `GANLoss` instances (see `tfgan_losses.get`); any
+    other callable is used as `fn(real_outputs, generated_outputs)`.
+    """
+    try:
+        return keras_losses.get(identifier)
+    except ValueError:
+        if callable(identifier):
+            return identifier
+        raise
+
+
+def _adversarial_logits(outputs):
+    """The real/fake logits among a discriminator's outputs (element 0 of a tuple)."""
+    return outputs[0] if isinstance(outputs, (tuple, list)) else outputs
+
+
+@keras.saving.register_keras_serializable(package="tfgan_losses")
+class GANModel(keras.Model):
+    """Generator and discriminator trained adversarially with `fit`.
+
+    Calling the model runs the generator: `gan(noise)` returns images.
+
+    Args:
+      generator: Keras model mapping noise `[batch, *noise_shape]` to data.
+      discriminator: Keras model mapping data to logits (or a tuple whose
+        element 0 is the logits).
+      discriminator_steps: Discriminator updates per train step, >= 1
+        (WGAN used 5). Each takes its own slice of the batch.
+      generator_steps: Generator updates per train step, >= 1.
+      noise_shape: Shape of one noise vector; defaults to the generator's
+        input shape without the batch axis.
+      seed: Seed of the model's `keras.random.SeedGenerator`, which draws
+        the noise and the gradient penalty's interpolation weights.
+      **kwargs: Passed to `keras.Model` (e.g. `name`).
+
+    Raises:
+      ValueError: For steps < 1 or a generator without a known input shape.
+
+    Example:
+      >>> gan = GANModel(generator, discriminator, discriminator_steps=5)
+      >>> gan.compile(gradient_penalty_weight=10.0)  # WGAN-GP
+      >>> gan.fit(dataset.batch(5 * 64), epochs=10)
+    """
+
+    def __init__(self, generator, discriminator, discriminator_steps=1, generator_steps=1,
+                 noise_shape=None, seed=None, **kwargs):
+        super().__init__(**kwargs)
+        for name, value in (("discriminator_steps", discriminator_steps),
+                            ("generator_steps", generator_steps)):
+            if not isinstance(value, int) or value < 1:
+                raise ValueError(f"`{name}` must be an integer >= 1; got {value!r}.")
+        self.generator = generator
+        self.discriminator = discriminator
+        self.discriminator_steps = discriminator_steps
+        self.generator_steps = generator_steps
+        self.noise_shape = tuple(noise_shape) if noise_shape else self._generator_noise_shape()
+        self.seed = seed
+        self.seed_generator = keras.random.SeedGenerator(seed)
+        self._discriminator_clip_value = None
+        self.discriminator_loss_tracker = keras.metrics.Mean(name="discriminator_loss")
+        self.generator_loss_tracker = keras.metrics.Mean(name="generator_loss")
+        self.gradient_penalty_tracker = keras.metrics.Mean(name="gradient_penalty")
+        self.real_output_tracker = keras.metrics.Mean(name="real_output_mean")
+        self.generated_output_tracker = keras.metrics.Mean(name="generated_output_mean")
+        self.built = True
+
+    def _generator_noise_shape(self):
+        inputs = getattr(self.generator, "inputs", None)
+        if not inputs:
+            raise ValueError(
+                "Cannot infer the noise shape: `generator` has no known input shape. "
+                "Build it with keras.Input or pass `noise_shape`.")
+        return tuple(inputs[0].shape[1:])
+
+    def call(self, inputs, training=False):
+        return self.generator(inputs, training=training)
+
+    # ------------------------------------------------------------------ compile
+    def compile(self, generator_optimizer=None, discriminator_optimizer=None,
+                generator_loss="wasserstein_generator_loss",
+                discriminator_loss="wasserstein_discriminator_loss",
+                gradient_penalty_weight=None, **kwargs):
+        """Configures the two optimizers and losses.
+
+        Args:
+          generator_optimizer: Optimizer (or its identifier) for the generator;
+            default Adam(1e-3, beta_1=0.5) as in TF-GAN's MNIST example.
+          discriminator_optimizer: Default Adam(1e-4, beta_1=0.5).
+          generator_loss: A `GANLoss`, TF-GAN name (e.g.
+            `"modified_generator_loss"`), loss function, or a callable
+            `fn(real_outputs, generated_outputs)`. Default Wasserstein, as in
+            TF-GAN's `gan_loss`.
+          discriminator_loss: Same, for the discriminator.
+          gradient_penalty_weight: If set (> 0), adds this times
+            `wasserstein_gradient_penalty` to the discriminator loss (WGAN-GP;
+            the paper uses 10).
+          **kwargs: `keras.Model.compile` arguments such as `jit_compile`,
+            `run_eagerly`, `steps_per_execution`.
+
+        Raises:
+          ValueError: For a negative `gradient_penalty_weight` or unknown losses.
+        """
+        if gradient_penalty_weight is not None and gradient_penalty_weight < 0:
+            raise ValueError(
+                f"`gradient_penalty_weight` must be >= 0; got {gradient_penalty_weight}.")
+        super().compile(**kwargs)
+        self.generator_optimizer = keras.optimizers.get(
+            generator_optimizer or keras.optimizers.Adam(_GENERATOR_LEARNING_RATE, beta_1=_ADAM_BETA_1))
+        self.discriminator_optimizer = keras.optimizers.get(
+            discriminator_optimizer
+            or keras.optimizers.Adam(_DISCRIMINATOR_LEARNING_RATE, beta_1=_ADAM_BETA_1))
+        self.generator_loss = resolve_loss(generator_loss)
+        self.discriminator_loss = resolve_loss(discriminator_loss)
+        self.gradient_penalty_weight = gradient_penalty_weight or None
+        self._compile_kwargs = kwargs
+
+    def get_compile_config(self):
+        serialize = keras.saving.serialize_keras_object
+        return {
+            "generator_optimizer": serialize(self.generator_optimizer),
+            "discriminator_optimizer": serialize(self.discriminator_optimizer),
+            "generator_loss": serialize(self.generator_loss),
+            "discriminator_loss": serialize(self.discriminator_loss),
+            "gradient_penalty_weight": self.gradient_penalty_weight,
+            **self._compile_kwargs,
+        }
+
+    def compile_from_config(self, config):
+        config = dict(config)
+        for key in ("generator_optimizer", "discriminator_optimizer",
+                    "generator_loss", "discriminator_loss"):
+            config[key] = keras.saving.deserialize_keras_object(config[key])
+        self.compile(**config)
+        # Create the optimizers' slots now, so that loading restores their state.
+        self.generator_optimizer.build(self.generator.trainable_variables)
+        self.discriminator_optimizer.build(self.discriminator.trainable_variables)
+
+    def get_config(self):
+        serialize = keras.saving.serialize_keras_object
+        return {
+            **super().get_config(),
+            "generator": serialize(self.generator),
+            "discriminator": serialize(self.discriminator),
+            "discriminator_steps": self.discriminator_steps,
+            "generator_steps": self.generator_steps,
+            "noise_shape": self.noise_shape,
+            "seed": self.seed,
+        }
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        for key in ("generator", "discriminator"):
+            config[key] = keras.saving.deserialize_keras_object(config[key])
+        return cls(**config)
+
+    # ------------------------------------------------------- weight clipping
+    @property
+    def discriminator_clip_value(self):
+        """Clip bound c: after every discriminator update its weights go to [-c, c].
+
+        None disables clipping. `ClipWeights` sets this for the length of a
+        `fit`; setting it rebuilds the train function so the change takes effect.
+        """
+        return self._discriminator_clip_value
+
+    @discriminator_clip_value.setter
+    def discriminator_clip_value(self, value):
+        if value is not None and not value > 0:
+            raise ValueError(f"`clip_value` must be > 0 or None; got {value}.")
+        if value != self._discriminator_clip_value:
+            self._discriminator_clip_value = value
+            self.train_function = None
+
+    def _clip_discriminator_weights(self):
+        c = self._discriminator_clip_value
+        for variable in self.discriminator.trainable_variables:
+            variable.assign(ops.clip(variable, -c, c))
+
+    # ------------------------------------------------------------ hooks
+    def sample_generator_inputs(self, batch_size, labels=None):
+        """Draws the generator's inputs for one batch: standard normal noise.
+
+        Subclasses (conditional GANs, InfoGAN) add codes or labels here.
+
+        Args:
+          batch_size: Number of examples (may be a scalar tensor).
+          labels: The real batch's labels, if the dataset yields them.
+
+        Returns:
+          The generator's input(s).
+        """
+        del labels
+        return keras.random.normal((batch_size,) + self.noise_shape, seed=self.seed_generator)
+
+    def discriminate(self, data, generator_inputs, training=True):
+        """Runs the discriminator on `data`; subclasses add conditioning from `generator_inputs`."""
+        del generator_inputs
+        return self.discriminator(data, training=training)
+
+    def discriminator_auxiliary_loss(self, generator_inputs, real_outputs, generated_outputs,
+                                     labels):
+        """Extra discriminator loss term (ACGAN, InfoGAN); 0 here."""
+        del generator_inputs, real_outputs, generated_outputs, labels
+        return 0.0
+
+    def generator_auxiliary_loss(self, generator_inputs, generated_outputs, labels):
+        """Extra generator loss term (ACGAN, InfoGAN); 0 here."""
+        del generator_inputs, generated_outputs, labels
+        return 0.0
+
+    # ------------------------------------------------------------ training
+    @property
+    def metrics(self):
+        trackers = [self.discriminator_loss_tracker, self.generator_loss_tracker]
+        if getattr(self, "gradient_penalty_weight", None):
+            trackers.append(self.gradient_penalty_tracker)
+        return trackers + [self.real_output_tracker, self.generated_output_tracker]
+
+    def _split_batch(self, tensor):
+        """Splits a batch into `discriminator_steps` equal slices."""
+        if tensor is None:
+            return [None] * self.discriminator_steps
+        batch = tensor.shape[0]
+        if batch is not None and batch % self.discriminator_steps:
+            raise ValueError(
+                f"The batch size {batch} is not divisible by discriminator_steps="
+                f"{self.discriminator_steps}: feed batches of discriminator_steps * "
+                "batch_size examples.")
+        if self.discriminator_steps == 1:
+            return [tensor]
+        return tf.split(tensor, self.discriminator_steps, axis=0)
+
+    def train_step(self, data):
+        real_data, labels, _ = keras.utils.unpack_x_y_sample_weight(data)
+        real_slices = self._split_batch(real_data)
+        label_slices = self._split_batch(labels)
+        for real, slice_labels in zip(real_slices, label_slices):
+            self._discriminator_update(real, slice_labels)
+        for step in range(self.generator_steps):
+            index = step % self.discriminator_steps
+            self._generator_update(real_slices[index], label_slices[index])
+        return {tracker.name: tracker.result() for tracker in self.metrics}
+
+    def _discriminator_update(self, real_data, labels):
+        generator_inputs = self.sample_generator_inputs(ops.shape(real_data)[0], labels)
+        generated_data = self.generator(generator_inputs, training=True)
+        variables = self.discriminator.trainable_variables
+        with tf.GradientTape() as tape:
+            real_outputs = self.discriminate(real_data, generator_inputs)
+            generated_outputs = self.discriminate(generated_data, generator_inputs)
+            real_logits = _adversarial_logits(real_outputs)
+            generated_logits = _adversarial_logits(generated_outputs)
+            loss = self.discriminator_loss(real_logits, generated_logits)
+            loss += self.discriminator_auxiliary_loss(
+                generator_inputs, real_outputs, generated_outputs, labels)
+            if self.gradient_penalty_weight:
+                penalty = wasserstein_gradient_penalty(
+                    real_data, generated_data, generator_inputs, self.discriminate,
+                    seed=self.seed_generator)
+                loss += self.gradient_penalty_weight * penalty
+                self.gradient_penalty_tracker.update_state(penalty)
+            if self.discriminator.losses:
+                loss += ops.sum(self.discriminator.losses)
+        gradients = tape.gradient(loss, variables)
+        self.discriminator_optimizer.apply_gradients(zip(gradients, variables))
+        if self._discriminator_clip_value is not None:
+            self._clip_discriminator_weights()
+        self.discriminator_loss_tracker.update_state(loss)
+        self.real_output_tracker.update_state(ops.mean(real_logits))
+        self.generated_output_tracker.update_state(ops.mean(generated_logits))
+
+    def _generator_update(self, real_data, labels):
+        generator_inputs = self.sample_generator_inputs(ops.shape(real_data)[0], labels)
+        variables = self.generator.trainable_variables
+        needs_real = getattr(self.generator_loss, "requires_real_outputs", True)
+        with tf.GradientTape() as tape:
+            generated_data = self.generator(generator_inputs, training=True)
+            generated_outputs = self.discriminate(generated_data, generator_inputs)
+            real_logits = (_adversarial_logits(self.discriminate(real_data, generator_inputs))
+                           if needs_real else None)
+            loss = self.generator_loss(real_logits, _adversarial_logits(generated_outputs))
+            loss += self.generator_auxiliary_loss(generator_inputs, generated_outputs, labels)
+            if self.generator.losses:
+                loss += ops.sum(self.generator.losses)
+        gradients = tape.gradient(loss, variables)
+        self.generator_optimizer.apply_gradients(zip(gradients, variables))
+        self.generator_loss_tracker.update_state(loss)
+
+    @property
+    def global_step(self):
+        """Completed train steps, from the generator optimizer's update count."""
+        return int(self.generator_optimizer.iterations.numpy()) // self.generator_steps
