@@ -19,6 +19,8 @@ setuptools.setup(
         # TFDS 4.9.10 imports importlib_resources without declaring it.
         "importlib_resources",
         "absl-py",
+        # tf.summary needs TensorBoard, which TensorFlow 2.21 no longer installs.
+        "tensorboard",
         "numpy",
     ],
     extras_require={

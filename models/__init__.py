@@ -1,0 +1,25 @@
+"""Keras 3 networks for the GAN examples: TF-GAN's MNIST generators and discriminators."""
+
+from models.conditioning import OneHotConditioning
+from models.mnist import (
+    TINY_SIZES,
+    WEIGHT_DECAY,
+    conditional_discriminator,
+    conditional_generator,
+    infogan_discriminator,
+    infogan_generator,
+    unconditional_discriminator,
+    unconditional_generator,
+)
+
+__all__ = [
+    "OneHotConditioning",
+    "TINY_SIZES",
+    "WEIGHT_DECAY",
+    "conditional_discriminator",
+    "conditional_generator",
+    "infogan_discriminator",
+    "infogan_generator",
+    "unconditional_discriminator",
+    "unconditional_generator",
+]

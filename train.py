@@ -1,0 +1,161 @@
+r"""Trains a GAN on MNIST with `model.fit`, as TF-GAN's MNIST example did.
+
+    python train.py --mnist_dir=../shared/data/mnist
+
+writes under `--train_log_dir`:
+
+* `checkpoint.keras`: the whole GAN model (both networks, both optimizers,
+  noise generator state), saved every `--save_interval_steps`; running the
+  same command again resumes from it;
+* TensorBoard scalars and image grids (`tensorboard --logdir <train_log_dir>`);
+* `samples.png`: a `--grid_size`^2 grid of samples from the final generator in
+  inference mode;
+
+and exports the generator as a SavedModel to `--export_dir`. Invalid flags
+stop the program with a message before any work is done.
+"""
+
+import os
+
+import keras
+import numpy as np
+import tensorflow as tf
+from absl import app, flags, logging
+
+from models import mnist as mnist_networks
+from tfgan_losses import LOSS_CLASSES
+from tfgan_losses import data
+from tfgan_losses.training import callbacks as gan_callbacks
+from tfgan_losses.training.export import export_generator
+from tfgan_losses.training.gan_model import GANModel
+
+_GENERATOR_LOSSES = sorted(name for name in LOSS_CLASSES if "generator" in name)
+_DISCRIMINATOR_LOSSES = sorted(name for name in LOSS_CLASSES if "discriminator" in name)
+
+FLAGS = flags.FLAGS
+flags.DEFINE_integer("batch_size", 32, "Images per discriminator update.", lower_bound=1)
+flags.DEFINE_integer("max_number_of_steps", 1000,
+                     "Train steps in total (TF-GAN's example ran 20000).", lower_bound=1)
+flags.DEFINE_integer("noise_dims", 64, "Size of the generator's noise vector.", lower_bound=1)
+flags.DEFINE_string("train_log_dir", "out/mnist",
+                    "Folder for the checkpoint, TensorBoard logs and samples.")
+flags.DEFINE_integer("grid_size", 5, "Samples per side of the image grids.", lower_bound=1)
+flags.DEFINE_enum("generator_loss", "wasserstein_generator_loss", _GENERATOR_LOSSES,
+                  "Generator loss, by its TF-GAN name.")
+flags.DEFINE_enum("discriminator_loss", "wasserstein_discriminator_loss", _DISCRIMINATOR_LOSSES,
+                  "Discriminator loss, by its TF-GAN name.")
+flags.DEFINE_float("gradient_penalty_weight", 1.0,
+                   "Weight of the WGAN-GP gradient penalty (TF-GAN's example: 1.0); 0 disables.",
+                   lower_bound=0.0)
+flags.DEFINE_float("clip_weight", None,
+                   "If set, clip the discriminator's weights to [-c, c] after every "
+                   "discriminator update (WGAN: 0.01).")
+flags.DEFINE_integer("discriminator_steps", 1, "Discriminator updates per train step.",
+                     lower_bound=1)
+flags.DEFINE_integer("generator_steps", 1, "Generator updates per train step.", lower_bound=1)
+flags.DEFINE_float("generator_learning_rate", 1e-3, "Adam learning rate of the generator.",
+                   lower_bound=0.0)
+flags.DEFINE_float("discriminator_learning_rate", 1e-4,
+                   "Adam learning rate of the discriminator.", lower_bound=0.0)
+flags.DEFINE_integer("seed", 0, "Seed of the noise, the data order and the initial weights.")
+flags.DEFINE_string("mnist_dir", None,
+                    "Folder holding the four original MNIST .gz files, to build the dataset "
+                    f"offline; defaults to ${data.MNIST_DIR_ENV_VAR}, else TFDS downloads.")
+flags.DEFINE_string("export_dir", None,
+                    "Where to export the generator as a SavedModel; default "
+                    "<train_log_dir>/generator.")
+flags.DEFINE_integer("save_interval_steps", 500,
+                     "Checkpoint period: a crash loses at most this many steps.", lower_bound=1)
+flags.DEFINE_integer("summary_interval_steps", 100, "TensorBoard summary period.",
+                     lower_bound=1)
+flags.DEFINE_bool("jit_compile", False, "Compile the train step with XLA.")
+
+flags.register_validator("clip_weight", lambda c: c is None or c > 0,
+                         message="--clip_weight must be a positive number.")
+flags.register_validator(
+    "generator_learning_rate", lambda lr: lr > 0,
+    message="--generator_learning_rate must be positive.")
+flags.register_validator(
+    "discriminator_learning_rate", lambda lr: lr > 0,
+    message="--discriminator_learning_rate must be positive.")
+
+
+def build_gan():
+    """Builds and compiles a fresh GAN model from the flags."""
+    keras.utils.set_random_seed(FLAGS.seed)
+    gan = GANModel(
+        mnist_networks.unconditional_generator(FLAGS.noise_dims),
+        mnist_networks.unconditional_discriminator(),
+        discriminator_steps=FLAGS.discriminator_steps,
+        generator_steps=FLAGS.generator_steps,
+        seed=FLAGS.seed)
+    gan.compile(
+        generator_optimizer=keras.optimizers.Adam(FLAGS.generator_learning_rate, beta_1=0.5),
+        discriminator_optimizer=keras.optimizers.Adam(
+            FLAGS.discriminator_learning_rate, beta_1=0.5),
+        generator_loss=FLAGS.generator_loss,
+        discriminator_loss=FLAGS.discriminator_loss,
+        gradient_penalty_weight=FLAGS.gradient_penalty_weight,
+        jit_compile=FLAGS.jit_compile)
+    return gan
+
+
+def load_or_build_gan(checkpoint_path):
+    """Resumes from `checkpoint_path` when it exists, else builds a new model."""
+    if os.path.exists(checkpoint_path):
+        gan = keras.models.load_model(checkpoint_path)
+        logging.info("Resuming from %s at step %d.", checkpoint_path, gan.global_step)
+        return gan
+    return build_gan()
+
+
+def write_png(image, path):
+    """Writes a uint8 [height, width, channels] array as a PNG file."""
+    tf.io.write_file(path, tf.io.encode_png(image))
+
+
+def main(argv):
+    del argv
+    mnist_dir = data.resolve_mnist_dir(FLAGS.mnist_dir)
+    if mnist_dir is not None:
+        data.check_mnist_dir(mnist_dir)  # Fail fast, before building anything.
+    os.makedirs(FLAGS.train_log_dir, exist_ok=True)
+    checkpoint_path = os.path.join(FLAGS.train_log_dir, "checkpoint.keras")
+    export_dir = FLAGS.export_dir or os.path.join(FLAGS.train_log_dir, "generator")
+
+    gan = load_or_build_gan(checkpoint_path)
+    dataset = data.load_mnist(
+        "train", FLAGS.batch_size * gan.discriminator_steps, seed=FLAGS.seed, repeat=True,
+        mnist_dir=mnist_dir)
+    grid_noise = np.random.default_rng(FLAGS.seed).standard_normal(
+        (FLAGS.grid_size ** 2,) + gan.noise_shape).astype(np.float32)
+    summaries = gan_callbacks.GANSummaries(
+        FLAGS.train_log_dir, grid_noise, FLAGS.grid_size, FLAGS.summary_interval_steps)
+    callbacks = [
+        gan_callbacks.TerminateOnNonFinite(),
+        gan_callbacks.StopAtStep(FLAGS.max_number_of_steps),
+        summaries,
+        gan_callbacks.GANCheckpoint(checkpoint_path),
+    ]
+    if FLAGS.clip_weight is not None:
+        callbacks.append(gan_callbacks.ClipWeights(FLAGS.clip_weight))
+
+    steps_per_epoch = min(FLAGS.save_interval_steps, FLAGS.max_number_of_steps)
+    epochs = -(-FLAGS.max_number_of_steps // steps_per_epoch)
+    if gan.global_step < FLAGS.max_number_of_steps:
+        gan.fit(dataset, epochs=epochs, steps_per_epoch=steps_per_epoch,
+                initial_epoch=gan.global_step // steps_per_epoch, callbacks=callbacks)
+    else:
+        summaries.set_model(gan)
+        logging.info("Already at step %d of %d: nothing to train.", gan.global_step,
+                     FLAGS.max_number_of_steps)
+
+    samples_path = os.path.join(FLAGS.train_log_dir, "samples.png")
+    write_png(summaries.sample_grid(), samples_path)
+    export_generator(gan.generator, export_dir)
+    logging.info("Step %d. Samples: %s. Generator exported to %s.", gan.global_step,
+                 samples_path, export_dir)
+
+
+if __name__ == "__main__":
+    app.run(main)
