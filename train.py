@@ -1,6 +1,12 @@
 r"""Trains a GAN on MNIST with `model.fit`, as TF-GAN's MNIST example did.
 
     python train.py --mnist_dir=../shared/data/mnist
+    python train.py --gan_type=conditional --generator_loss=modified_generator_loss \
+        --discriminator_loss=modified_discriminator_loss --gradient_penalty_weight=0
+
+`--gan_type` picks TF-GAN's three MNIST GANs: `unconditional`, `conditional`
+(networks conditioned on one-hot labels) and `infogan` (structured
+categorical and continuous codes with the mutual-information penalty).
 
 writes under `--train_log_dir`:
 
@@ -27,16 +33,23 @@ from tfgan_losses import LOSS_CLASSES
 from tfgan_losses import data
 from tfgan_losses.training import callbacks as gan_callbacks
 from tfgan_losses.training.export import export_generator
+from tfgan_losses.training.conditional import ConditionalGANModel
 from tfgan_losses.training.gan_model import GANModel
+from tfgan_losses.training.infogan import InfoGANModel
 
 _GENERATOR_LOSSES = sorted(name for name in LOSS_CLASSES if "generator" in name)
 _DISCRIMINATOR_LOSSES = sorted(name for name in LOSS_CLASSES if "discriminator" in name)
 
 FLAGS = flags.FLAGS
+flags.DEFINE_enum("gan_type", "unconditional", ["unconditional", "conditional", "infogan"],
+                  "Which of TF-GAN's MNIST GANs to train.")
 flags.DEFINE_integer("batch_size", 32, "Images per discriminator update.", lower_bound=1)
 flags.DEFINE_integer("max_number_of_steps", 1000,
                      "Train steps in total (TF-GAN's example ran 20000).", lower_bound=1)
-flags.DEFINE_integer("noise_dims", 64, "Size of the generator's noise vector.", lower_bound=1)
+flags.DEFINE_integer("noise_dims", 64,
+                     "Size of the generator's (unstructured) noise vector.", lower_bound=1)
+flags.DEFINE_float("mutual_information_penalty_weight", 1.0,
+                   "InfoGAN only: weight of the mutual-information penalty.", lower_bound=0.0)
 flags.DEFINE_string("train_log_dir", "out/mnist",
                     "Folder for the checkpoint, TensorBoard logs and samples.")
 flags.DEFINE_integer("grid_size", 5, "Samples per side of the image grids.", lower_bound=1)
@@ -81,14 +94,22 @@ flags.register_validator(
 
 
 def build_gan():
-    """Builds and compiles a fresh GAN model from the flags."""
+    """Builds and compiles a fresh GAN model of `--gan_type` from the flags."""
     keras.utils.set_random_seed(FLAGS.seed)
-    gan = GANModel(
-        mnist_networks.unconditional_generator(FLAGS.noise_dims),
-        mnist_networks.unconditional_discriminator(),
-        discriminator_steps=FLAGS.discriminator_steps,
-        generator_steps=FLAGS.generator_steps,
-        seed=FLAGS.seed)
+    common = dict(discriminator_steps=FLAGS.discriminator_steps,
+                  generator_steps=FLAGS.generator_steps, seed=FLAGS.seed)
+    if FLAGS.gan_type == "conditional":
+        gan = ConditionalGANModel(
+            mnist_networks.conditional_generator(FLAGS.noise_dims, data.NUM_CLASSES),
+            mnist_networks.conditional_discriminator(data.NUM_CLASSES), **common)
+    elif FLAGS.gan_type == "infogan":
+        gan = InfoGANModel(
+            mnist_networks.infogan_generator(FLAGS.noise_dims),
+            mnist_networks.infogan_discriminator(),
+            mutual_information_penalty_weight=FLAGS.mutual_information_penalty_weight, **common)
+    else:
+        gan = GANModel(mnist_networks.unconditional_generator(FLAGS.noise_dims),
+                       mnist_networks.unconditional_discriminator(), **common)
     gan.compile(
         generator_optimizer=keras.optimizers.Adam(FLAGS.generator_learning_rate, beta_1=0.5),
         discriminator_optimizer=keras.optimizers.Adam(
@@ -98,6 +119,20 @@ def build_gan():
         gradient_penalty_weight=FLAGS.gradient_penalty_weight,
         jit_compile=FLAGS.jit_compile)
     return gan
+
+
+def grid_inputs(gan, count, seed):
+    """Fixed generator inputs for image grids: noise, plus labels or codes cycling 0..9."""
+    rng = np.random.default_rng(seed)
+    noise = rng.standard_normal((count,) + gan.noise_shape).astype(np.float32)
+    if isinstance(gan, ConditionalGANModel):
+        return [noise, np.eye(data.NUM_CLASSES, dtype=np.float32)[np.arange(count) % 10]]
+    if isinstance(gan, InfoGANModel):
+        categorical = np.eye(gan.categorical_dim, dtype=np.float32)[
+            np.arange(count) % gan.categorical_dim]
+        continuous = rng.uniform(-1, 1, (count, gan.continuous_dim)).astype(np.float32)
+        return [noise, categorical, continuous]
+    return noise
 
 
 def load_or_build_gan(checkpoint_path):
@@ -126,11 +161,10 @@ def main(argv):
     gan = load_or_build_gan(checkpoint_path)
     dataset = data.load_mnist(
         "train", FLAGS.batch_size * gan.discriminator_steps, seed=FLAGS.seed, repeat=True,
-        mnist_dir=mnist_dir)
-    grid_noise = np.random.default_rng(FLAGS.seed).standard_normal(
-        (FLAGS.grid_size ** 2,) + gan.noise_shape).astype(np.float32)
+        with_labels=isinstance(gan, ConditionalGANModel), mnist_dir=mnist_dir)
     summaries = gan_callbacks.GANSummaries(
-        FLAGS.train_log_dir, grid_noise, FLAGS.grid_size, FLAGS.summary_interval_steps)
+        FLAGS.train_log_dir, grid_inputs(gan, FLAGS.grid_size ** 2, FLAGS.seed),
+        FLAGS.grid_size, FLAGS.summary_interval_steps)
     callbacks = [
         gan_callbacks.TerminateOnNonFinite(),
         gan_callbacks.StopAtStep(FLAGS.max_number_of_steps),

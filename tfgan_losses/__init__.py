@@ -5,11 +5,22 @@ Replace `tfgan.losses.wargs` with `tfgan_losses` in TF-GAN code:
     import tfgan_losses
     d_loss = tfgan_losses.modified_discriminator_loss(d_real_logits, d_gen_logits)
 
-The same losses exist as Keras `Loss` classes (`tfgan_losses.ModifiedDiscriminatorLoss`).
+The same losses exist as Keras `Loss` classes (`tfgan_losses.ModifiedDiscriminatorLoss`);
+`GANModel` trains a generator and a discriminator with `model.fit`;
+`tfgan_losses.eval` holds TF-GAN's evaluation metrics.
 """
 
 from tfgan_losses.losses import *  # noqa: F401,F403  (the public loss API)
 from tfgan_losses.losses import __all__ as _losses_all
+from tfgan_losses.training.callbacks import (
+    ClipWeights, GANCheckpoint, GANSummaries, StopAtStep, TerminateOnNonFinite)
+from tfgan_losses.training.conditional import ConditionalGANModel
+from tfgan_losses.training.export import export_generator
+from tfgan_losses.training.gan_model import GANModel
+from tfgan_losses.training.infogan import InfoGANModel
 
 __version__ = "0.1.0"
-__all__ = list(_losses_all)
+__all__ = list(_losses_all) + [
+    "GANModel", "ConditionalGANModel", "InfoGANModel", "ClipWeights", "TerminateOnNonFinite",
+    "GANCheckpoint", "GANSummaries", "StopAtStep", "export_generator",
+]

@@ -21,7 +21,7 @@ def _input_signature(generator, input_names):
     """One `tf.TensorSpec` per generator input, batch axis left open."""
     inputs = generator.inputs
     if input_names is None:
-        input_names = ["noise"] if len(inputs) == 1 else [f"input_{i}" for i in range(len(inputs))]
+        input_names = [tensor.name for tensor in inputs]
     if len(input_names) != len(inputs):
         raise ValueError(f"`input_names` has {len(input_names)} names for "
                          f"{len(inputs)} generator inputs.")
@@ -40,7 +40,8 @@ def export_generator(generator, export_dir, input_names=None):
       generator: Keras model with known input shapes.
       export_dir: Target folder.
       input_names: Names of the serving signature's inputs, one per generator
-        input; default `["noise"]` for a single input.
+        input; default the generator's `keras.Input` names (`noise` for
+        `models.mnist.unconditional_generator`).
 
     Returns:
       `export_dir`.
@@ -52,7 +53,6 @@ def export_generator(generator, export_dir, input_names=None):
       TensorShape([4, 28, 28, 1])
     """
     signature = _input_signature(generator, input_names)
-    names = [spec.name for spec in signature]
 
     def serve(*inputs):
         model_inputs = inputs[0] if len(inputs) == 1 else list(inputs)
@@ -78,5 +78,4 @@ def export_generator(generator, export_dir, input_names=None):
             os.replace(os.path.join(staging, "model"), export_dir)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    del names
     return export_dir
