@@ -82,6 +82,12 @@ flags.DEFINE_integer("save_interval_steps", 500,
 flags.DEFINE_integer("summary_interval_steps", 100, "TensorBoard summary period.",
                      lower_bound=1)
 flags.DEFINE_bool("jit_compile", False, "Compile the train step with XLA.")
+flags.DEFINE_enum("strategy", "default", ["default", "mirrored", "multi_worker"],
+                  "tf.distribute strategy: one device; all local devices (MirroredStrategy); "
+                  "several machines (MultiWorkerMirroredStrategy, configured by $TF_CONFIG). "
+                  "--batch_size is per replica.")
+flags.DEFINE_enum("mixed_precision", "float32", ["float32", "mixed_float16", "mixed_bfloat16"],
+                  "Keras dtype policy of the networks; losses stay float32.")
 
 flags.register_validator("clip_weight", lambda c: c is None or c > 0,
                          message="--clip_weight must be a positive number.")
@@ -149,27 +155,54 @@ def write_png(image, path):
     tf.io.write_file(path, tf.io.encode_png(image))
 
 
+def make_strategy(name):
+    """The `tf.distribute` strategy named by `--strategy`."""
+    if name == "mirrored":
+        return tf.distribute.MirroredStrategy()
+    if name == "multi_worker":
+        return tf.distribute.MultiWorkerMirroredStrategy()
+    return tf.distribute.get_strategy()
+
+
+def output_dir(strategy, train_log_dir):
+    """`train_log_dir` on the chief; a scratch folder inside it on other workers.
+
+    Every worker runs the same saving code (saving may run collective ops), but
+    only the chief's files are kept.
+    """
+    resolver = getattr(strategy, "cluster_resolver", None)
+    if resolver is None or resolver.task_type in (None, "chief") or (
+            resolver.task_type == "worker" and resolver.task_id == 0):
+        return train_log_dir
+    return os.path.join(train_log_dir, f"scratch_{resolver.task_type}_{resolver.task_id}")
+
+
 def main(argv):
     del argv
     mnist_dir = data.resolve_mnist_dir(FLAGS.mnist_dir)
     if mnist_dir is not None:
         data.check_mnist_dir(mnist_dir)  # Fail fast, before building anything.
-    os.makedirs(FLAGS.train_log_dir, exist_ok=True)
+    keras.mixed_precision.set_global_policy(FLAGS.mixed_precision)
+    strategy = make_strategy(FLAGS.strategy)
+    log_dir = output_dir(strategy, FLAGS.train_log_dir)
+    os.makedirs(log_dir, exist_ok=True)
     checkpoint_path = os.path.join(FLAGS.train_log_dir, "checkpoint.keras")
-    export_dir = FLAGS.export_dir or os.path.join(FLAGS.train_log_dir, "generator")
+    export_dir = FLAGS.export_dir or os.path.join(log_dir, "generator")
 
-    gan = load_or_build_gan(checkpoint_path)
+    with strategy.scope():
+        gan = load_or_build_gan(checkpoint_path)
     dataset = data.load_mnist(
-        "train", FLAGS.batch_size * gan.discriminator_steps, seed=FLAGS.seed, repeat=True,
-        with_labels=isinstance(gan, ConditionalGANModel), mnist_dir=mnist_dir)
+        "train", FLAGS.batch_size * gan.discriminator_steps * strategy.num_replicas_in_sync,
+        seed=FLAGS.seed, repeat=True, with_labels=isinstance(gan, ConditionalGANModel),
+        mnist_dir=mnist_dir)
     summaries = gan_callbacks.GANSummaries(
-        FLAGS.train_log_dir, grid_inputs(gan, FLAGS.grid_size ** 2, FLAGS.seed),
+        log_dir, grid_inputs(gan, FLAGS.grid_size ** 2, FLAGS.seed),
         FLAGS.grid_size, FLAGS.summary_interval_steps)
     callbacks = [
         gan_callbacks.TerminateOnNonFinite(),
         gan_callbacks.StopAtStep(FLAGS.max_number_of_steps),
         summaries,
-        gan_callbacks.GANCheckpoint(checkpoint_path),
+        gan_callbacks.GANCheckpoint(os.path.join(log_dir, "checkpoint.keras")),
     ]
     if FLAGS.clip_weight is not None:
         callbacks.append(gan_callbacks.ClipWeights(FLAGS.clip_weight))
@@ -184,7 +217,7 @@ def main(argv):
         logging.info("Already at step %d of %d: nothing to train.", gan.global_step,
                      FLAGS.max_number_of_steps)
 
-    samples_path = os.path.join(FLAGS.train_log_dir, "samples.png")
+    samples_path = os.path.join(log_dir, "samples.png")
     write_png(summaries.sample_grid(), samples_path)
     export_generator(gan.generator, export_dir)
     logging.info("Step %d. Samples: %s. Generator exported to %s.", gan.global_step,

@@ -10,6 +10,7 @@ The same losses exist as Keras `Loss` classes (`tfgan_losses.ModifiedDiscriminat
 `tfgan_losses.eval` holds TF-GAN's evaluation metrics.
 """
 
+from tfgan_losses import distribute, distributions, divergences  # noqa: F401
 from tfgan_losses.losses import *  # noqa: F401,F403  (the public loss API)
 from tfgan_losses.losses import __all__ as _losses_all
 from tfgan_losses.training.callbacks import (

@@ -15,6 +15,8 @@ Eagerly, with plain tensors and no tape, the gradients are lost; that raises a
 everywhere.
 """
 
+import numbers
+
 import tensorflow as tf
 from absl import logging
 from keras import ops
@@ -55,7 +57,7 @@ def _validate_args(weight_factor, gradient_ratio, gradient_ratio_epsilon):
         raise ValueError("`weight_factor` and `gradient_ratio` cannot both be `None`.")
     if weight_factor is not None and gradient_ratio is not None:
         raise ValueError("`weight_factor` and `gradient_ratio` cannot both be specified.")
-    if isinstance(gradient_ratio_epsilon, (int, float)) and gradient_ratio_epsilon < 0:
+    if isinstance(gradient_ratio_epsilon, numbers.Real) and gradient_ratio_epsilon < 0:
         raise ValueError(
             f"`gradient_ratio_epsilon` must be >= 0; got {gradient_ratio_epsilon}.")
 

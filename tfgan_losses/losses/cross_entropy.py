@@ -6,6 +6,8 @@ minimax, modified, ACGAN and relativistic losses inherit those quirks. This
 module reproduces them with `keras.ops`.
 """
 
+import numbers
+
 from keras import ops
 
 from tfgan_losses.losses.reduction import (
@@ -14,7 +16,7 @@ from tfgan_losses.losses.reduction import (
 
 def check_label_smoothing(label_smoothing):
     """Raises a `ValueError` unless a Python `label_smoothing` lies in [0, 1]."""
-    if isinstance(label_smoothing, (int, float)) and not 0.0 <= label_smoothing <= 1.0:
+    if isinstance(label_smoothing, numbers.Real) and not 0.0 <= label_smoothing <= 1.0:
         raise ValueError(
             f"`label_smoothing` must be in [0, 1]; got {label_smoothing}.")
 

@@ -13,22 +13,31 @@ It fixes the bugs of Keras's GAN examples: the interpolation weight is uniform
 in [0, 1], one per example, and `epsilon` sits inside the square root.
 """
 
+import numbers
+
 import keras
 import tensorflow as tf
 from keras import ops
 
+from tfgan_losses.distribute import replica_slice_draw
 from tfgan_losses.losses.reduction import (
-    Reduction, check_compatible_shapes, compute_weighted_loss)
+    Reduction, check_compatible_shapes, compute_weighted_loss, to_float)
 
 
 def _check_positive_number(value, name, allow_zero):
-    if isinstance(value, (int, float)) and (value < 0 or (value == 0 and not allow_zero)):
+    if isinstance(value, numbers.Real) and (value < 0 or (value == 0 and not allow_zero)):
         bound = ">= 0" if allow_zero else "> 0"
         raise ValueError(f"`{name}` must be {bound}; got {value}.")
 
 
-def _critic_gradients(discriminator_fn, interpolates, generator_inputs, discriminator_scope):
-    """Returns d(sum of the critic's first output)/d(interpolates)."""
+def _critic_gradients(discriminator_fn, interpolates, generator_inputs, discriminator_scope,
+                      gradient_scale):
+    """Returns d(sum of the critic's first output)/d(interpolates).
+
+    The outputs are multiplied by `gradient_scale` before differentiation and
+    the gradients divided by it after, so that float16 gradients do not
+    underflow under mixed precision (pass the loss scale).
+    """
     with tf.GradientTape() as tape:
         tape.watch(interpolates)
         if discriminator_scope is None:
@@ -38,15 +47,23 @@ def _critic_gradients(discriminator_fn, interpolates, generator_inputs, discrimi
                 outputs = discriminator_fn(interpolates, generator_inputs)
         if isinstance(outputs, (tuple, list)):  # e.g. ACGAN: (logits, class logits)
             outputs = outputs[0]
+        if gradient_scale is not None:
+            outputs = ops.cast(outputs, "float32") * ops.cast(gradient_scale, "float32")
     gradients = tape.gradient(outputs, interpolates)
-    return ops.zeros_like(interpolates) if gradients is None else gradients
+    if gradients is None:
+        return to_float(ops.zeros_like(interpolates))
+    gradients = to_float(gradients)  # The norm is computed in float32 at least.
+    if gradient_scale is not None:
+        gradients = gradients / ops.cast(gradient_scale, gradients.dtype)
+    return gradients
 
 
 def wasserstein_gradient_penalty(
         real_data, generated_data, generator_inputs=None, discriminator_fn=None,
         discriminator_scope=None, epsilon=1e-10, target=1.0, one_sided=False,
         weights=1.0, scope=None, loss_collection=None,
-        reduction=Reduction.SUM_BY_NONZERO_WEIGHTS, add_summaries=False, seed=None):
+        reduction=Reduction.SUM_BY_NONZERO_WEIGHTS, add_summaries=False, seed=None,
+        gradient_scale=None):
     """WGAN-GP penalty, `E[(sqrt(||grad D(x_hat)||^2 + eps) / target - 1)^2]`.
 
     `x_hat = x + alpha (G(z) - x)` with one `alpha ~ U[0, 1]` per example; the
@@ -71,7 +88,13 @@ def wasserstein_gradient_penalty(
       scope, loss_collection, add_summaries: TF1 arguments, ignored.
       reduction: A `Reduction` value over the per-example penalties.
       seed: Optional `keras.random.SeedGenerator` or int for the interpolation
-        weights; training steps pass their model's generator.
+        weights; training steps pass their model's generator. Under
+        `tf.distribute` each replica takes its slice of one draw for the
+        global batch (see `tfgan_losses.distribute`).
+      gradient_scale: Optional factor (the loss scale under `mixed_float16`):
+        the critic's outputs are multiplied by it before the inner gradient
+        and the gradient divided by it after, so float16 gradients do not
+        underflow; the value of the penalty does not change.
 
     Returns:
       The penalty, a scalar unless `reduction` is `Reduction.NONE` ([batch]).
@@ -103,12 +126,14 @@ def wasserstein_gradient_penalty(
 
     differences = generated_data - real_data
     rank = len(differences.shape)
-    alpha_shape = (ops.shape(differences)[0],) + (1,) * (rank - 1)
-    alpha = keras.random.uniform(alpha_shape, dtype=differences.dtype, seed=seed)
+    alpha = replica_slice_draw(
+        lambda n: keras.random.uniform((n,) + (1,) * (rank - 1), dtype=differences.dtype,
+                                       seed=seed),
+        ops.shape(differences)[0])
     interpolates = real_data + alpha * differences
 
     gradients = _critic_gradients(
-        discriminator_fn, interpolates, generator_inputs, discriminator_scope)
+        discriminator_fn, interpolates, generator_inputs, discriminator_scope, gradient_scale)
     gradient_squares = ops.sum(ops.square(gradients), axis=tuple(range(1, rank)))
     slopes = ops.sqrt(gradient_squares + epsilon)
     penalties = slopes / target - 1.0

@@ -401,7 +401,11 @@ def get(identifier):
     if isinstance(identifier, GANLoss):
         return identifier
     if isinstance(identifier, dict):
-        return keras.losses.deserialize(identifier)
+        loss = keras.losses.deserialize(identifier)
+        if not isinstance(loss, GANLoss):
+            raise ValueError(f"The config {identifier!r} describes {type(loss).__name__}, "
+                             "not a TF-GAN adversarial loss (GANLoss).")
+        return loss
     by_class_name = {cls.__name__: cls for cls in LOSS_CLASSES.values()}
     if isinstance(identifier, str):
         cls = LOSS_CLASSES.get(identifier) or by_class_name.get(identifier)

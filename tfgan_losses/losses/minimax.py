@@ -22,7 +22,8 @@ accepted so TF-GAN code ports unchanged, and ignored.
 from keras import ops
 
 from tfgan_losses.losses.cross_entropy import sigmoid_cross_entropy
-from tfgan_losses.losses.reduction import Reduction, check_compatible_shapes, to_float
+from tfgan_losses.losses.reduction import (
+    Reduction, check_compatible_shapes, check_weights_broadcastable, to_float)
 
 
 def minimax_discriminator_loss(
@@ -89,6 +90,7 @@ def minimax_generator_loss(
       -1.0064089  # -(log 2 + log(1 + e^-1)): the log(1 + e^-1) is the constant
     """
     gen = to_float(discriminator_gen_outputs)
+    check_weights_broadcastable(ops.convert_to_tensor(weights), gen, "weights")
     return -minimax_discriminator_loss(
         ops.ones_like(gen), gen, label_smoothing, weights, weights, scope,
         loss_collection, reduction, add_summaries)

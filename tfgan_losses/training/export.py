@@ -21,7 +21,7 @@ def _input_signature(generator, input_names):
     """One `tf.TensorSpec` per generator input, batch axis left open."""
     inputs = generator.inputs
     if input_names is None:
-        input_names = [tensor.name for tensor in inputs]
+        input_names = ["noise"] if len(inputs) == 1 else [tensor.name for tensor in inputs]
     if len(input_names) != len(inputs):
         raise ValueError(f"`input_names` has {len(input_names)} names for "
                          f"{len(inputs)} generator inputs.")
@@ -40,8 +40,8 @@ def export_generator(generator, export_dir, input_names=None):
       generator: Keras model with known input shapes.
       export_dir: Target folder.
       input_names: Names of the serving signature's inputs, one per generator
-        input; default the generator's `keras.Input` names (`noise` for
-        `models.mnist.unconditional_generator`).
+        input; default `noise` for a single input, else the generator's
+        `keras.Input` names (e.g. `noise` and `one_hot_labels`).
 
     Returns:
       `export_dir`.

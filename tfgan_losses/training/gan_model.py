@@ -12,15 +12,30 @@ passes on real and generated data.
     gan.fit(images_dataset, epochs=...)
 
 Feed batches of `discriminator_steps * batch_size` examples; every
-discriminator update takes the next `batch_size` of them. The model runs
+discriminator update takes its own `batch_size` of them (update i takes every
+`discriminator_steps`-th example from the i-th). The model runs
 eagerly (`run_eagerly=True`), as a graph (default) and with XLA
 (`jit_compile=True`). It uses `tf.GradientTape`: TensorFlow is the backend.
+
+Scaling out:
+
+* `tf.distribute` (build and compile under `strategy.scope()`): per-replica
+  losses are divided by the replica count (gradients are summed across
+  replicas), logs are averaged across replicas, and each replica draws its
+  own slice of one global noise batch (`tfgan_losses.distribute`), so a step
+  equals a single-device step on the same global batch.
+* Mixed precision (`keras.mixed_precision.set_global_policy`): under
+  `mixed_float16` both optimizers are wrapped in `LossScaleOptimizer` (Keras
+  wraps only `compile(optimizer=...)` by itself), and the gradient penalty's
+  inner gradient is scaled by the discriminator's loss scale and unscaled.
+  Losses are computed in float32.
 """
 
 import keras
 import tensorflow as tf
 from keras import ops
 
+from tfgan_losses.distribute import replica_slice_draw, scale_loss_for_replicas
 from tfgan_losses.losses import keras_losses
 from tfgan_losses.losses.gradient_penalty import wasserstein_gradient_penalty
 
@@ -41,6 +56,27 @@ def resolve_loss(identifier):
         if callable(identifier):
             return identifier
         raise
+
+
+def _loss_scale(optimizer):
+    """The dynamic loss scale of a `LossScaleOptimizer`, else None."""
+    if isinstance(optimizer, keras.optimizers.LossScaleOptimizer):
+        return optimizer.dynamic_scale
+    return None
+
+
+def _scale_loss(optimizer, loss):
+    """The loss to differentiate: divided by the replica count, times the loss scale."""
+    loss = scale_loss_for_replicas(loss)
+    if isinstance(optimizer, keras.optimizers.LossScaleOptimizer):
+        loss = optimizer.scale_loss(loss)
+    return loss
+
+
+def _apply_gradients(optimizer, tape, scaled_loss, variables):
+    """One optimizer update of `variables` from `tape` (a `LossScaleOptimizer` unscales)."""
+    gradients = tape.gradient(scaled_loss, variables)
+    optimizer.apply_gradients(zip(gradients, variables))
 
 
 def _adversarial_logits(outputs):
@@ -138,15 +174,29 @@ class GANModel(keras.Model):
             raise ValueError(
                 f"`gradient_penalty_weight` must be >= 0; got {gradient_penalty_weight}.")
         super().compile(**kwargs)
-        self.generator_optimizer = keras.optimizers.get(
-            generator_optimizer or keras.optimizers.Adam(_GENERATOR_LEARNING_RATE, beta_1=_ADAM_BETA_1))
-        self.discriminator_optimizer = keras.optimizers.get(
+        self.generator_optimizer = self._loss_scaled(keras.optimizers.get(
+            generator_optimizer
+            or keras.optimizers.Adam(_GENERATOR_LEARNING_RATE, beta_1=_ADAM_BETA_1)))
+        self.discriminator_optimizer = self._loss_scaled(keras.optimizers.get(
             discriminator_optimizer
-            or keras.optimizers.Adam(_DISCRIMINATOR_LEARNING_RATE, beta_1=_ADAM_BETA_1))
+            or keras.optimizers.Adam(_DISCRIMINATOR_LEARNING_RATE, beta_1=_ADAM_BETA_1)))
         self.generator_loss = resolve_loss(generator_loss)
         self.discriminator_loss = resolve_loss(discriminator_loss)
         self.gradient_penalty_weight = gradient_penalty_weight or None
         self._compile_kwargs = kwargs
+        # Create the optimizers' slots now, in the model's distribution scope:
+        # under tf.distribute they cannot be created inside the train function,
+        # and loading a `.keras` file restores their state into them.
+        with self.distribute_strategy.scope():
+            self.generator_optimizer.build(self.generator.trainable_variables)
+            self.discriminator_optimizer.build(self.discriminator.trainable_variables)
+
+    def _loss_scaled(self, optimizer):
+        """Wraps `optimizer` in a `LossScaleOptimizer` under the mixed_float16 policy."""
+        if (self.dtype_policy.name == "mixed_float16"
+                and not isinstance(optimizer, keras.optimizers.LossScaleOptimizer)):
+            return keras.optimizers.LossScaleOptimizer(optimizer)
+        return optimizer
 
     def get_compile_config(self):
         serialize = keras.saving.serialize_keras_object
@@ -165,9 +215,6 @@ class GANModel(keras.Model):
                     "generator_loss", "discriminator_loss"):
             config[key] = keras.saving.deserialize_keras_object(config[key])
         self.compile(**config)
-        # Create the optimizers' slots now, so that loading restores their state.
-        self.generator_optimizer.build(self.generator.trainable_variables)
-        self.discriminator_optimizer.build(self.discriminator.trainable_variables)
 
     def get_config(self):
         serialize = keras.saving.serialize_keras_object
@@ -225,7 +272,9 @@ class GANModel(keras.Model):
           The generator's input(s).
         """
         del labels
-        return keras.random.normal((batch_size,) + self.noise_shape, seed=self.seed_generator)
+        return replica_slice_draw(
+            lambda n: keras.random.normal((n,) + self.noise_shape, seed=self.seed_generator),
+            batch_size)
 
     def discriminate(self, data, generator_inputs, training=True):
         """Runs the discriminator on `data`; subclasses add conditioning from `generator_inputs`."""
@@ -252,7 +301,13 @@ class GANModel(keras.Model):
         return trackers + [self.real_output_tracker, self.generated_output_tracker]
 
     def _split_batch(self, tensor):
-        """Splits a batch into `discriminator_steps` equal slices."""
+        """Splits a batch into `discriminator_steps` equal, disjoint slices.
+
+        Slice i holds every k-th example from the i-th (k = discriminator_steps).
+        Interleaved slices compose with `tf.distribute`'s contiguous split of
+        the global batch: each replica's slice i is its share of the global
+        slice i, so distributed steps equal single-device steps.
+        """
         if tensor is None:
             return [None] * self.discriminator_steps
         batch = tensor.shape[0]
@@ -261,9 +316,8 @@ class GANModel(keras.Model):
                 f"The batch size {batch} is not divisible by discriminator_steps="
                 f"{self.discriminator_steps}: feed batches of discriminator_steps * "
                 "batch_size examples.")
-        if self.discriminator_steps == 1:
-            return [tensor]
-        return tf.split(tensor, self.discriminator_steps, axis=0)
+        steps = self.discriminator_steps
+        return [tensor[i::steps] for i in range(steps)] if steps > 1 else [tensor]
 
     def train_step(self, data):
         real_data, labels, _ = keras.utils.unpack_x_y_sample_weight(data)
@@ -279,7 +333,7 @@ class GANModel(keras.Model):
     def _discriminator_update(self, real_data, labels):
         generator_inputs = self.sample_generator_inputs(ops.shape(real_data)[0], labels)
         generated_data = self.generator(generator_inputs, training=True)
-        variables = self.discriminator.trainable_variables
+        optimizer = self.discriminator_optimizer
         with tf.GradientTape() as tape:
             real_outputs = self.discriminate(real_data, generator_inputs)
             generated_outputs = self.discriminate(generated_data, generator_inputs)
@@ -291,13 +345,13 @@ class GANModel(keras.Model):
             if self.gradient_penalty_weight:
                 penalty = wasserstein_gradient_penalty(
                     real_data, generated_data, generator_inputs, self.discriminate,
-                    seed=self.seed_generator)
+                    seed=self.seed_generator, gradient_scale=_loss_scale(optimizer))
                 loss += self.gradient_penalty_weight * penalty
                 self.gradient_penalty_tracker.update_state(penalty)
             if self.discriminator.losses:
                 loss += ops.sum(self.discriminator.losses)
-        gradients = tape.gradient(loss, variables)
-        self.discriminator_optimizer.apply_gradients(zip(gradients, variables))
+            scaled_loss = _scale_loss(optimizer, loss)
+        _apply_gradients(optimizer, tape, scaled_loss, self.discriminator.trainable_variables)
         if self._discriminator_clip_value is not None:
             self._clip_discriminator_weights()
         self.discriminator_loss_tracker.update_state(loss)
@@ -306,8 +360,8 @@ class GANModel(keras.Model):
 
     def _generator_update(self, real_data, labels):
         generator_inputs = self.sample_generator_inputs(ops.shape(real_data)[0], labels)
-        variables = self.generator.trainable_variables
         needs_real = getattr(self.generator_loss, "requires_real_outputs", True)
+        optimizer = self.generator_optimizer
         with tf.GradientTape() as tape:
             generated_data = self.generator(generator_inputs, training=True)
             generated_outputs = self.discriminate(generated_data, generator_inputs)
@@ -317,8 +371,8 @@ class GANModel(keras.Model):
             loss += self.generator_auxiliary_loss(generator_inputs, generated_outputs, labels)
             if self.generator.losses:
                 loss += ops.sum(self.generator.losses)
-        gradients = tape.gradient(loss, variables)
-        self.generator_optimizer.apply_gradients(zip(gradients, variables))
+            scaled_loss = _scale_loss(optimizer, loss)
+        _apply_gradients(optimizer, tape, scaled_loss, self.generator.trainable_variables)
         self.generator_loss_tracker.update_state(loss)
 
     @property

@@ -13,6 +13,7 @@ generated data, in addition to their adversarial losses.
 import keras
 from keras import ops
 
+from tfgan_losses.distribute import replica_slice_draw
 from tfgan_losses.distributions import Categorical, Normal
 from tfgan_losses.losses.mutual_information import mutual_information_penalty
 from tfgan_losses.training.gan_model import GANModel
@@ -70,12 +71,14 @@ class InfoGANModel(GANModel):
 
     def sample_generator_inputs(self, batch_size, labels=None):
         """Returns `[noise, one-hot categorical code, continuous code in [-1, 1]]`."""
-        categories = keras.random.randint((batch_size,), 0, self.categorical_dim,
-                                          seed=self.seed_generator)
+        categories = replica_slice_draw(
+            lambda n: keras.random.randint((n,), 0, self.categorical_dim,
+                                           seed=self.seed_generator), batch_size)
+        continuous_code = replica_slice_draw(
+            lambda n: keras.random.uniform((n, self.continuous_dim), -1.0, 1.0,
+                                           seed=self.seed_generator), batch_size)
         return [super().sample_generator_inputs(batch_size),
-                ops.one_hot(categories, self.categorical_dim),
-                keras.random.uniform((batch_size, self.continuous_dim), -1.0, 1.0,
-                                     seed=self.seed_generator)]
+                ops.one_hot(categories, self.categorical_dim), continuous_code]
 
     def _penalty(self, generator_inputs, generated_outputs):
         _, categorical_code, continuous_code = generator_inputs

@@ -1,0 +1,427 @@
+"""TF-GAN's own test cases (`tensorflow_gan/python/losses/losses_impl_test.py`), ported.
+
+The expected numbers are TF-GAN's. Differences from the original tests, by
+design of this port: everything runs eagerly (TF-GAN's gradient penalty and
+gradient-ratio combination needed TF1 graphs), and TF1 collections/summaries
+are not checked (the arguments are accepted and ignored).
+"""
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import tfgan_losses as tl
+from tfgan_losses import Reduction
+from tfgan_losses import distributions as tld
+
+REAL_NP = [-5.0, 1.4, 12.5, 2.7]
+GEN_NP = [10.0, 4.4, -5.5, 3.6]
+WEIGHT = 2.3
+
+
+class Case:
+    def __init__(self, name, g_fn, d_fn, expected_g, expected_d):
+        self.name, self.g_fn, self.d_fn = name, g_fn, d_fn
+        self.expected_g, self.expected_d = expected_g, expected_d
+
+    def __repr__(self):
+        return self.name
+
+
+CASES = [
+    Case("least_squares", tl.least_squares_generator_loss, tl.least_squares_discriminator_loss,
+         17.69625, 41.73375),
+    Case("modified", tl.modified_generator_loss, tl.modified_discriminator_loss,
+         1.38582, 6.19637),
+    Case("minimax", tl.minimax_generator_loss, tl.minimax_discriminator_loss,
+         -4.82408, 6.19637),
+    Case("wasserstein", tl.wasserstein_generator_loss, tl.wasserstein_discriminator_loss,
+         -3.125, 0.225),
+    Case("wasserstein_hinge", tl.wasserstein_hinge_generator_loss,
+         tl.wasserstein_hinge_discriminator_loss, -3.125, 6.75),
+]
+
+
+def _real():
+    return tf.constant(REAL_NP, dtype=tf.float32)
+
+
+def _gen():
+    return tf.constant(GEN_NP, dtype=tf.float32)
+
+
+@pytest.mark.parametrize("case", CASES, ids=repr)
+def test_generator_all_correct(case):
+    loss = case.g_fn(_gen())
+    assert loss.dtype == tf.float32
+    assert round(float(loss) - case.expected_g, 5) == 0
+
+
+@pytest.mark.parametrize("case", CASES, ids=repr)
+def test_discriminator_all_correct(case):
+    loss = case.d_fn(_real(), _gen())
+    assert loss.dtype == tf.float32
+    assert round(float(loss) - case.expected_d, 5) == 0
+
+
+@pytest.mark.parametrize("case", CASES, ids=repr)
+def test_loss_collection_and_summaries_arguments_accepted(case):
+    np.testing.assert_allclose(case.g_fn(_gen(), loss_collection="collection", add_summaries=True),
+                               case.expected_g, atol=1e-5)
+    np.testing.assert_allclose(
+        case.d_fn(_real(), _gen(), loss_collection="collection", add_summaries=True),
+        case.expected_d, atol=1e-5)
+
+
+@pytest.mark.parametrize("case", CASES, ids=repr)
+def test_no_reduction(case):
+    assert tuple(case.g_fn(_gen(), reduction=Reduction.NONE).shape) == (4,)
+    assert tuple(case.d_fn(_real(), _gen(), reduction=Reduction.NONE).shape) == (4,)
+    assert tuple(case.g_fn(_gen(), reduction=tf.compat.v1.losses.Reduction.NONE).shape) == (4,)
+
+
+@pytest.mark.parametrize("case", CASES, ids=repr)
+def test_patch(case):
+    loss = case.g_fn(tf.reshape(_gen(), [2, 2]))
+    assert loss.dtype == tf.float32
+    assert round(float(loss) - case.expected_g, 5) == 0
+    loss = case.d_fn(tf.reshape(_real(), [2, 2]), tf.reshape(_gen(), [2, 2]))
+    assert loss.dtype == tf.float32
+    assert round(float(loss) - case.expected_d, 5) == 0
+
+
+@pytest.mark.parametrize("case", CASES, ids=repr)
+def test_unknown_batch_size_with_weights(case):
+    """TF-GAN's placeholder tests: shape (None, 4) inputs and ones_like weights."""
+    spec = tf.TensorSpec([None, 4], tf.float32)
+
+    @tf.function(input_signature=[spec])
+    def g_loss(logits):
+        return case.g_fn(logits, weights=tf.ones_like(logits))
+
+    @tf.function(input_signature=[spec, spec])
+    def d_loss(real, gen):
+        return case.d_fn(real, gen, real_weights=tf.ones_like(real),
+                         generated_weights=tf.ones_like(gen))
+
+    assert round(float(g_loss(tf.constant([GEN_NP]))) - case.expected_g, 5) == 0
+    assert round(float(d_loss(tf.constant([REAL_NP]), tf.constant([GEN_NP])))
+                 - case.expected_d, 5) == 0
+
+
+@pytest.mark.parametrize("case", CASES, ids=repr)
+@pytest.mark.parametrize("weight", [WEIGHT, tf.constant(WEIGHT)], ids=["python", "tensor"])
+def test_scalar_weight(case, weight):
+    loss = case.g_fn(_gen(), weights=weight)
+    assert round(float(loss) - case.expected_g * WEIGHT, 4) == 0
+    loss = case.d_fn(_real(), _gen(), real_weights=weight, generated_weights=weight)
+    assert round(float(loss) - case.expected_d * WEIGHT, 4) == 0
+
+
+# ---------------------------------------------------------------------------
+# Relativistic (expected values from the formula, in numpy)
+# ---------------------------------------------------------------------------
+
+
+def _log_sigmoid(x):
+    return -np.logaddexp(0.0, -x)
+
+
+def _relativistic_expected():
+    real, gen = np.array(REAL_NP, np.float64), np.array(GEN_NP, np.float64)
+    real_logits, gen_logits = real - gen.mean(), gen - real.mean()
+    d = -_log_sigmoid(real_logits).mean() - _log_sigmoid(-gen_logits).mean()
+    g = -_log_sigmoid(-real_logits).mean() - _log_sigmoid(gen_logits).mean()
+    return g, d
+
+
+def test_relativistic():
+    expected_g, expected_d = _relativistic_expected()
+    for shape in ([4], [2, 2]):
+        real, gen = tf.reshape(_real(), shape), tf.reshape(_gen(), shape)
+        g = tl.relativistic_generator_loss(real, gen)
+        d = tl.relativistic_discriminator_loss(real, gen)
+        assert g.dtype == d.dtype == tf.float32
+        assert round(float(g) - expected_g, 5) == 0
+        assert round(float(d) - expected_d, 5) == 0
+    assert tuple(tl.relativistic_generator_loss(_real(), _gen(), reduction=Reduction.NONE).shape) == (4,)
+    np.testing.assert_allclose(
+        tl.relativistic_discriminator_loss(_real(), _gen(), real_weights=WEIGHT,
+                                           generated_weights=WEIGHT),
+        expected_d * WEIGHT, atol=1e-4)
+
+
+# ---------------------------------------------------------------------------
+# ACGAN
+# ---------------------------------------------------------------------------
+
+ACGAN_GEN_NP = [[10.0, 4.4, -5.5, 3.6], [-4.0, 4.4, 5.2, 4.6], [1.1, 2.4, -3.5, 5.6],
+                [1.1, 2.4, -3.5, 5.6]]
+ACGAN_REAL_NP = [[-2.0, 0.4, 12.5, 2.7], [-1.2, 1.9, 12.3, 2.6], [-2.4, -1.7, 2.5, 2.7],
+                 [1.1, 2.4, -3.5, 5.6]]
+ONE_HOT_NP = [[0, 1, 0, 0], [0, 0, 1, 0], [1, 0, 0, 0], [1, 0, 0, 0]]
+ACGAN_G, ACGAN_D = 3.84974, 9.43950
+
+
+def _acgan_kwargs(label_dtype=tf.float32):
+    gen = tf.constant(ACGAN_GEN_NP, tf.float32)
+    real = tf.constant(ACGAN_REAL_NP, tf.float32)
+    labels = tf.constant(ONE_HOT_NP, label_dtype)
+    g_kwargs = {"discriminator_gen_classification_logits": gen, "one_hot_labels": labels}
+    d_kwargs = dict(g_kwargs, discriminator_real_classification_logits=real)
+    return g_kwargs, d_kwargs
+
+
+def test_acgan_all_correct():
+    g_kwargs, d_kwargs = _acgan_kwargs()
+    g, d = tl.acgan_generator_loss(**g_kwargs), tl.acgan_discriminator_loss(**d_kwargs)
+    assert g.dtype == d.dtype == tf.float32
+    assert round(float(g) - ACGAN_G, 5) == 0
+    assert round(float(d) - ACGAN_D, 5) == 0
+
+
+def test_acgan_no_reduction():
+    g_kwargs, d_kwargs = _acgan_kwargs()
+    assert tuple(tl.acgan_generator_loss(reduction=Reduction.NONE, **g_kwargs).shape) == (4,)
+    assert tuple(tl.acgan_discriminator_loss(reduction=Reduction.NONE, **d_kwargs).shape) == (4,)
+
+
+def test_acgan_patch():
+    g_kwargs, d_kwargs = _acgan_kwargs()
+    g_patch = {k: tf.reshape(v, [2, 2, 4]) for k, v in g_kwargs.items()}
+    d_patch = {k: tf.reshape(v, [2, 2, 4]) for k, v in d_kwargs.items()}
+    assert round(float(tl.acgan_generator_loss(**g_patch)) - ACGAN_G, 5) == 0
+    assert round(float(tl.acgan_discriminator_loss(**d_patch)) - ACGAN_D, 5) == 0
+
+
+def test_acgan_int32_labels_unknown_batch():
+    """TF-GAN's placeholder tests: int32 labels, shape (None, 4); positional arguments."""
+    spec = tf.TensorSpec([None, 4], tf.float32)
+    label_spec = tf.TensorSpec([None, 4], tf.int32)
+    g_loss = tf.function(tl.acgan_generator_loss, input_signature=[spec, label_spec])
+    d_loss = tf.function(tl.acgan_discriminator_loss, input_signature=[spec, spec, label_spec])
+    gen, real = tf.constant(ACGAN_GEN_NP), tf.constant(ACGAN_REAL_NP)
+    labels = tf.constant(ONE_HOT_NP, tf.int32)
+    assert round(float(g_loss(gen, labels)) - ACGAN_G, 5) == 0
+    # TF-GAN passes (gen, real, labels) here; the unsmoothed loss is symmetric in them.
+    assert round(float(d_loss(gen, real, labels)) - ACGAN_D, 5) == 0
+    g_kwargs, d_kwargs = _acgan_kwargs(tf.int32)
+    assert round(float(tl.acgan_generator_loss(**g_kwargs)) - ACGAN_G, 5) == 0
+    assert round(float(tl.acgan_discriminator_loss(**d_kwargs)) - ACGAN_D, 5) == 0
+
+
+@pytest.mark.parametrize("weight", [WEIGHT, tf.constant(WEIGHT)], ids=["python", "tensor"])
+def test_acgan_scalar_weight(weight):
+    g_kwargs, d_kwargs = _acgan_kwargs()
+    assert round(float(tl.acgan_generator_loss(weights=weight, **g_kwargs)) - ACGAN_G * WEIGHT,
+                 4) == 0
+    d = tl.acgan_discriminator_loss(real_weights=weight, generated_weights=weight, **d_kwargs)
+    assert round(float(d) - ACGAN_D * WEIGHT, 4) == 0
+
+
+# ---------------------------------------------------------------------------
+# Gradient penalty
+# ---------------------------------------------------------------------------
+
+GP_GEN_NP = [[3.1, 2.3, -12.3, 32.1]]
+GP_REAL_NP = [[-12.3, 23.2, 16.3, -43.2]]
+
+
+def _keras_style_discriminator(inputs, _):
+    return 2.0 * inputs
+
+
+_TF1_SCOPE = {}
+
+
+def _tf1_discriminator(inputs, _):
+    return tf.compat.v1.get_variable("dummy_d", initializer=2.0) * inputs
+
+
+def _tf1_scope():
+    """TF-GAN's setUp: build the TF1 discriminator once in a variable scope (eagerly)."""
+    if "scope" not in _TF1_SCOPE:
+        with tf.compat.v1.variable_scope("fake_scope") as scope:
+            _tf1_discriminator(0.0, 0.0)
+        _TF1_SCOPE["scope"] = scope
+    return _TF1_SCOPE["scope"]
+
+
+def _gp_kwargs(style):
+    kwargs = {
+        "real_data": tf.constant(GP_REAL_NP, tf.float32),
+        "generated_data": tf.constant(GP_GEN_NP, tf.float32),
+        "generator_inputs": None,
+    }
+    if style == "tf1":
+        kwargs.update(discriminator_fn=_tf1_discriminator, discriminator_scope=_tf1_scope())
+    else:
+        kwargs.update(discriminator_fn=_keras_style_discriminator, discriminator_scope=None)
+    return kwargs
+
+
+STYLES = ["keras", "tf1"]
+
+
+@pytest.mark.parametrize("style", STYLES)
+def test_gradient_penalty_all_correct_eagerly(style):
+    loss = tl.wasserstein_gradient_penalty(**_gp_kwargs(style))
+    assert loss.dtype == tf.float32
+    assert round(float(loss) - 9.0, 6) == 0
+
+
+@pytest.mark.parametrize("style", STYLES)
+def test_gradient_penalty_no_reduction(style):
+    loss = tl.wasserstein_gradient_penalty(reduction=Reduction.NONE, **_gp_kwargs(style))
+    assert tuple(loss.shape) == (1,)
+
+
+@pytest.mark.parametrize("style", STYLES)
+@pytest.mark.parametrize("weight", [WEIGHT, tf.constant(WEIGHT)], ids=["python", "tensor"])
+def test_gradient_penalty_scalar_weight(style, weight):
+    loss = tl.wasserstein_gradient_penalty(weights=weight, **_gp_kwargs(style))
+    assert round(float(loss) - 9.0 * WEIGHT, 3) == 0
+    np.testing.assert_allclose(loss, 20.7, rtol=1e-6)
+
+
+@pytest.mark.parametrize("style", STYLES)
+def test_gradient_penalty_positional_python_lists(style):
+    """TF-GAN's placeholder tests: positional arguments; here python lists as data."""
+    kwargs = _gp_kwargs(style)
+    fn, scope = kwargs["discriminator_fn"], kwargs["discriminator_scope"]
+    loss = tl.wasserstein_gradient_penalty(GP_REAL_NP, GP_GEN_NP, None, fn, scope)
+    assert loss.dtype == tf.float32
+    assert round(float(loss) - 9.0, 5) == 0
+    loss = tl.wasserstein_gradient_penalty(GP_REAL_NP, GP_GEN_NP, None, fn, scope, one_sided=True)
+    assert round(float(loss) - 9.0, 5) == 0
+    loss = tl.wasserstein_gradient_penalty(GP_REAL_NP, GP_GEN_NP, None, fn, scope, target=2.0)
+    assert round(float(loss) - 1.0, 5) == 0
+
+
+def test_gradient_penalty_unknown_shapes_in_tf_function():
+    spec = tf.TensorSpec([None, None], tf.float32)
+
+    @tf.function(input_signature=[spec, spec])
+    def penalty(real, gen):
+        return tl.wasserstein_gradient_penalty(real, gen, None, _keras_style_discriminator, None)
+
+    assert round(float(penalty(tf.constant(GP_REAL_NP), tf.constant(GP_GEN_NP))) - 9.0, 5) == 0
+
+
+# ---------------------------------------------------------------------------
+# Mutual information
+# ---------------------------------------------------------------------------
+
+
+def _mi_kwargs():
+    return {
+        "structured_generator_inputs": [1.0, 2.0],
+        "predicted_distributions": [tld.Categorical(logits=[1.0, 2.0]),
+                                    tld.Normal([0.0], [1.0])],
+    }
+
+
+def test_mutual_information_all_correct():
+    loss = tl.mutual_information_penalty(**_mi_kwargs())
+    assert loss.dtype == tf.float32
+    assert round(float(loss) - 1.61610, 5) == 0
+
+
+def test_mutual_information_no_reduction():
+    loss = tl.mutual_information_penalty(reduction=Reduction.NONE, **_mi_kwargs())
+    assert tuple(loss.shape) == (2,)
+
+
+@pytest.mark.parametrize("weight", [WEIGHT, tf.constant(WEIGHT)], ids=["python", "tensor"])
+def test_mutual_information_scalar_weight(weight):
+    loss = tl.mutual_information_penalty(weights=weight, **_mi_kwargs())
+    assert round(float(loss) - 1.61610 * WEIGHT, 3) == 0
+
+
+# ---------------------------------------------------------------------------
+# combine_adversarial_loss
+# ---------------------------------------------------------------------------
+
+GRADIENT_RATIO_EPSILON = 1e-6
+
+
+def _expected_combined(use_weight_factor):
+    if use_weight_factor:
+        adv_coeff = 2.0
+    else:
+        adv_coeff = 2.0 / (3 * 0.5 + GRADIENT_RATIO_EPSILON)  # TF-GAN's expression.
+    return 1.0 * 2 + adv_coeff * 1.0 * 3
+
+
+@pytest.mark.parametrize("use_weight_factor", [True, False])
+def test_combine_correct_in_tf_function(use_weight_factor):
+    variable_list = [tf.Variable(1.0)]
+
+    @tf.function
+    def combined():
+        main_loss = variable_list[0] * 2
+        adversarial_loss = variable_list[0] * 3
+        return tl.combine_adversarial_loss(
+            main_loss, adversarial_loss,
+            weight_factor=tf.constant(2.0) if use_weight_factor else None,
+            gradient_ratio=None if use_weight_factor else tf.constant(0.5),
+            gradient_ratio_epsilon=GRADIENT_RATIO_EPSILON, variables=variable_list)
+
+    assert abs(float(combined()) - _expected_combined(use_weight_factor)) < 1e-5
+
+
+@pytest.mark.parametrize("use_weight_factor", [True, False])
+def test_combine_correct_with_callables_eagerly(use_weight_factor):
+    v = tf.Variable(1.0)
+    combined = tl.combine_adversarial_loss(
+        lambda: v * 2, lambda: v * 3,
+        weight_factor=2.0 if use_weight_factor else None,
+        gradient_ratio=None if use_weight_factor else 0.5,
+        gradient_ratio_epsilon=GRADIENT_RATIO_EPSILON, variables=[v])
+    assert abs(float(combined) - _expected_combined(use_weight_factor)) < 1e-5
+
+
+@pytest.mark.parametrize("use_weight_factor", [True, False])
+def test_combine_no_weight_skips_adversarial_loss(use_weight_factor):
+    combined = tl.combine_adversarial_loss(
+        tf.constant(1.0), tf.constant(1.0),
+        weight_factor=0.0 if use_weight_factor else None,
+        gradient_ratio=None if use_weight_factor else 0.0,
+        gradient_summaries=False)
+    assert float(combined) == 1.0
+
+
+def test_combine_incompatible_shapes():
+    combined = tl.combine_adversarial_loss(tf.ones([5, 4, 3, 2]), tf.ones([5, 3, 2]),
+                                           weight_factor=1.0)
+    assert tuple(combined.shape) == (5,)
+    np.testing.assert_allclose(combined, np.full(5, 2.0))
+    with pytest.raises(ValueError):
+        tl.combine_adversarial_loss(tf.ones([5, 4]), tf.ones([4, 4, 2]), weight_factor=1.0)
+
+
+def test_stable_global_norm_avoids_overflow():
+    tensors = [tf.ones([4]), tf.ones([4, 4]) * 1e19, None]
+    assert bool(tf.math.is_inf(tf.linalg.global_norm(tensors)))
+    assert not bool(tf.math.is_inf(tl.numerically_stable_global_norm(tensors)))
+
+
+def test_stable_global_norm_unchanged():
+    tf.random.set_seed(1234)
+    for _ in range(10):
+        tensors = [tf.random.uniform([3] * i, -10.0, 10.0) for i in range(6)]
+        gnorm = tf.linalg.global_norm(tensors)
+        assert abs(float(gnorm) - float(tl.numerically_stable_global_norm(tensors))) < 1e-4 * max(
+            1.0, float(gnorm))
+
+
+# ---------------------------------------------------------------------------
+# Cycle consistency
+# ---------------------------------------------------------------------------
+
+
+def test_cycle_consistency_correct_loss():
+    loss = tl.cycle_consistency_loss(
+        tf.constant([[1.0, 2, 3], [4, 5, 6]]), tf.constant([[7.0, 8, 9], [10, 11, 12]]),
+        tf.constant([1.0, 9]), tf.constant([-2.0, 3]))
+    assert abs(float(loss) - 5.25) < 1e-5
