@@ -39,8 +39,9 @@ class ClipWeights(keras.callbacks.Callback):
 
     def on_train_begin(self, logs=None):
         self._previous_clip_value = self.model.discriminator_clip_value
-        self.model.discriminator_clip_value = self.clip_value
-        self.model.make_train_function(force=True)
+        self.model.discriminator_clip_value = self.clip_value  # Drops a stale train function.
+        if self.model.train_function is None:
+            self.model.make_train_function()
 
     def on_train_end(self, logs=None):
         self.model.discriminator_clip_value = self._previous_clip_value

@@ -1,0 +1,200 @@
+r"""MNIST quality benchmark: which TF-GAN loss trains the example networks best?
+
+Trains TF-GAN's unconditional MNIST networks (`models/mnist.py`) with each of
+
+* `minimax`: minimax generator + discriminator losses (TF-GAN defaults,
+  discriminator label smoothing 0.25);
+* `modified`: the non-saturating losses;
+* `wasserstein_clip`: WGAN, weights clipped to [-0.01, 0.01] after every
+  discriminator update, 5 discriminator steps, RMSprop(5e-5) as in the paper;
+* `wasserstein_gp`: WGAN-GP with TF-GAN's example settings (penalty weight 1);
+* `least_squares`: LSGAN losses;
+
+on real MNIST at batch 32, and every `--eval_every` steps measures, on
+`--num_eval_images` generated images from the generator in inference mode
+(batch-norm moving statistics, what the exported SavedModel computes), the
+MNIST score (classifier score of the packaged classifier; real test images
+score about 9.78) and the Fréchet distance to as many real test images. The
+last evaluation of each loss runs on the exported SavedModel itself. Writes
+`results.csv`, `results.md` and `quality.png` (quality against steps and
+against training wall-clock time) to `--output_dir`.
+
+    python bench/quality.py --mnist_dir=../shared/data/mnist
+    python bench/quality.py --losses=modified,wasserstein_gp --max_steps=2000 --eval_every=500
+
+Goal: the best loss reaches an MNIST score of at least 0.95 of the real-data
+score, and a Fréchet distance below 10% of the step-0 distance, within 5,000
+steps at batch 32.
+"""
+
+import csv
+import os
+import platform
+import tempfile
+import time
+
+import keras
+import numpy as np
+import tensorflow as tf
+from absl import app, flags
+
+from models import mnist as mnist_networks
+from tfgan_losses import GANModel, export_generator
+from tfgan_losses import data
+from tfgan_losses.eval import mnist as mnist_eval
+
+CONFIGS = {
+    "minimax": dict(losses=("minimax_generator_loss", "minimax_discriminator_loss")),
+    "modified": dict(losses=("modified_generator_loss", "modified_discriminator_loss")),
+    "wasserstein_clip": dict(
+        losses=("wasserstein_generator_loss", "wasserstein_discriminator_loss"),
+        clip=0.01, discriminator_steps=5, optimizer=lambda: keras.optimizers.RMSprop(5e-5)),
+    "wasserstein_gp": dict(
+        losses=("wasserstein_generator_loss", "wasserstein_discriminator_loss"),
+        gradient_penalty_weight=1.0),
+    "least_squares": dict(
+        losses=("least_squares_generator_loss", "least_squares_discriminator_loss")),
+}
+
+FLAGS = flags.FLAGS
+flags.DEFINE_list("losses", list(CONFIGS), f"Configurations to train, from {list(CONFIGS)}.")
+flags.DEFINE_integer("max_steps", 5000, "Train steps per configuration.", lower_bound=1)
+flags.DEFINE_integer("eval_every", 1000, "Evaluation period in steps.", lower_bound=1)
+flags.DEFINE_integer("num_eval_images", 5000, "Generated (and real) images per evaluation.",
+                     lower_bound=2)
+flags.DEFINE_integer("batch_size", 32, "Images per discriminator update.", lower_bound=1)
+flags.DEFINE_integer("seed", 0, "Seed of weights, noise and data order.")
+flags.DEFINE_string("mnist_dir", None, "Folder of the MNIST .gz files (default "
+                    f"${data.MNIST_DIR_ENV_VAR}; else TFDS downloads).")
+flags.DEFINE_string("output_dir", "out/quality", "Where to write the table and the plot.")
+flags.register_validator("losses", lambda names: set(names) <= set(CONFIGS),
+                         message=f"--losses must be a subset of {list(CONFIGS)}.")
+
+
+def build_gan(config):
+    """A compiled GANModel with TF-GAN's MNIST networks for one configuration."""
+    keras.utils.set_random_seed(FLAGS.seed)
+    gan = GANModel(mnist_networks.unconditional_generator(64),
+                   mnist_networks.unconditional_discriminator(),
+                   discriminator_steps=config.get("discriminator_steps", 1), seed=FLAGS.seed)
+    make_optimizer = config.get("optimizer")
+    generator_loss, discriminator_loss = config["losses"]
+    gan.compile(
+        generator_optimizer=make_optimizer() if make_optimizer else None,
+        discriminator_optimizer=make_optimizer() if make_optimizer else None,
+        generator_loss=generator_loss, discriminator_loss=discriminator_loss,
+        gradient_penalty_weight=config.get("gradient_penalty_weight"))
+    return gan
+
+
+def generate(generator_fn, noise, batch_size=500):
+    """Images from `generator_fn` for all of `noise`, batch by batch, as numpy."""
+    return np.concatenate([np.asarray(generator_fn(noise[i:i + batch_size]))
+                           for i in range(0, len(noise), batch_size)])
+
+
+def evaluate(images, real_images, real_score):
+    score = float(mnist_eval.mnist_score(images))
+    return {"mnist_score": score, "score_ratio": score / real_score,
+            "frechet_distance": float(mnist_eval.mnist_frechet_distance(real_images, images))}
+
+
+def run_config(name, config, real_images, real_score, eval_noise, mnist_dir):
+    """Trains one configuration; returns its evaluation rows."""
+    gan = build_gan(config)
+    dataset = data.load_mnist("train", FLAGS.batch_size * gan.discriminator_steps,
+                              seed=FLAGS.seed, repeat=True, mnist_dir=mnist_dir)
+    # Same effect as the ClipWeights callback, installed once for all fit calls.
+    gan.discriminator_clip_value = config.get("clip")
+    inference = lambda noise: gan.generator(noise, training=False)
+    rows, train_seconds, step = [], 0.0, 0
+    while True:
+        final = step >= FLAGS.max_steps
+        if final:  # Evaluate what users get: the exported SavedModel.
+            export_dir = os.path.join(tempfile.mkdtemp(), "generator")
+            export_generator(gan.generator, export_dir)
+            serve = tf.saved_model.load(export_dir).signatures["serving_default"]
+            images = generate(lambda noise: serve(noise=tf.constant(noise))["images"], eval_noise)
+        else:
+            images = generate(inference, eval_noise)
+        row = {"loss": name, "step": step, "train_seconds": round(train_seconds, 1),
+               **evaluate(images, real_images, real_score)}
+        print(" ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
+                       for k, v in row.items()), flush=True)
+        rows.append(row)
+        if final:
+            return rows
+        steps = min(FLAGS.eval_every, FLAGS.max_steps - step)
+        start = time.perf_counter()
+        gan.fit(dataset, steps_per_epoch=steps, epochs=1, verbose=0)
+        train_seconds += time.perf_counter() - start
+        step += steps
+
+
+def write_outputs(rows, real_score, header):
+    os.makedirs(FLAGS.output_dir, exist_ok=True)
+    with open(os.path.join(FLAGS.output_dir, "results.csv"), "w", newline="") as stream:
+        writer = csv.DictWriter(stream, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    lines = [header, "", f"Real test images: MNIST score {real_score:.3f}.", "",
+             "| loss | step | train s | MNIST score | / real | Fréchet distance | / step 0 |",
+             "|---|---|---|---|---|---|---|"]
+    start_distance = {r["loss"]: r["frechet_distance"] for r in rows if r["step"] == 0}
+    for r in rows:
+        lines.append(f"| {r['loss']} | {r['step']} | {r['train_seconds']:.0f} | "
+                     f"{r['mnist_score']:.3f} | {r['score_ratio']:.3f} | "
+                     f"{r['frechet_distance']:.2f} | "
+                     f"{r['frechet_distance'] / start_distance[r['loss']]:.3f} |")
+    with open(os.path.join(FLAGS.output_dir, "results.md"), "w") as stream:
+        stream.write("\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+    import matplotlib  # Only the benchmark needs it (the `bench` extra).
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    figure, axes = plt.subplots(2, 2, figsize=(11, 8))
+    for name in dict.fromkeys(r["loss"] for r in rows):
+        mine = [r for r in rows if r["loss"] == name]
+        for column, x_key in enumerate(("step", "train_seconds")):
+            axes[0, column].plot([r[x_key] for r in mine], [r["score_ratio"] for r in mine],
+                                 marker="o", label=name)
+            axes[1, column].plot([r[x_key] for r in mine], [r["frechet_distance"] for r in mine],
+                                 marker="o", label=name)
+    for column, label in enumerate(("train step", "training wall-clock (s)")):
+        axes[0, column].axhline(0.95, color="grey", linestyle="--", linewidth=0.8)
+        axes[0, column].set(xlabel=label, ylabel="MNIST score / real score")
+        axes[1, column].set(xlabel=label, ylabel="Fréchet distance (logits)", yscale="log")
+    axes[0, 0].legend()
+    figure.suptitle(header, fontsize=8)
+    figure.tight_layout()
+    figure.savefig(os.path.join(FLAGS.output_dir, "quality.png"), dpi=120)
+
+
+def machine_description():
+    cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo")
+                if line.startswith("model name")), platform.processor()) \
+        if os.path.exists("/proc/cpuinfo") else platform.processor()
+    return (f"{cpu}, {os.cpu_count()} cores; Python {platform.python_version()}, "
+            f"TensorFlow {tf.__version__}, Keras {keras.__version__}")
+
+
+def main(argv):
+    del argv
+    mnist_dir = data.resolve_mnist_dir(FLAGS.mnist_dir)
+    header = (f"bench/quality.py: {FLAGS.max_steps} steps, batch {FLAGS.batch_size}, "
+              f"{FLAGS.num_eval_images} images per evaluation; {machine_description()}")
+    print(header, flush=True)
+    test_images, _ = mnist_eval.load_mnist_test_split(mnist_dir)
+    real_images = test_images[:FLAGS.num_eval_images]
+    real_score = float(mnist_eval.mnist_score(real_images))
+    eval_noise = np.random.default_rng(FLAGS.seed + 1).standard_normal(
+        (FLAGS.num_eval_images, 64)).astype(np.float32)
+    rows = []
+    for name in FLAGS.losses:
+        rows += run_config(name, CONFIGS[name], real_images, real_score, eval_noise, mnist_dir)
+        write_outputs(rows, real_score, header)
+
+
+if __name__ == "__main__":
+    app.run(main)
