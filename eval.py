@@ -266,27 +266,12 @@ def evaluate(generated_images, real_images, generator_inputs=None):
     return scores
 
 
-def to_uint8(images):
-    """Maps images in [-1, 1] to uint8 [0, 255] (values outside are clipped)."""
-    return np.round((np.clip(images, -1.0, 1.0) + 1.0) * 127.5).astype(np.uint8)
-
-
-def write_grid_png(images, grid_size, path):
-    """Writes the first grid_size**2 images as one grid PNG."""
-    import tensorflow as tf
-
-    from tfgan_losses.eval import image_grid
-
-    grid = image_grid(to_uint8(images[:grid_size ** 2]), (grid_size, grid_size),
-                      image_shape=(28, 28), num_channels=1)[0]
-    tf.io.write_file(path, tf.io.encode_png(grid))
-
-
 def main(argv):
     if len(argv) > 1:
         raise app.UsageError(f"Unexpected arguments: {' '.join(argv[1:])}")
     from tfgan_losses import data
     from tfgan_losses.eval import mnist
+    from tfgan_losses.eval.image_grid import write_image_grid_png
 
     mnist_dir = data.resolve_mnist_dir(FLAGS.mnist_dir)
     if mnist_dir is not None:
@@ -327,7 +312,7 @@ def main(argv):
     }
     for path in (output_json, output_png):
         os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    write_grid_png(generated, FLAGS.grid_size, output_png)
+    write_image_grid_png(generated, FLAGS.grid_size, output_png)
     with open(output_json, "w", encoding="utf-8") as stream:
         json.dump(report, stream, indent=2)
         stream.write("\n")

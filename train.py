@@ -37,8 +37,10 @@ from tfgan_losses.training.conditional import ConditionalGANModel
 from tfgan_losses.training.gan_model import GANModel
 from tfgan_losses.training.infogan import InfoGANModel
 
-_GENERATOR_LOSSES = sorted(name for name in LOSS_CLASSES if "generator" in name)
-_DISCRIMINATOR_LOSSES = sorted(name for name in LOSS_CLASSES if "discriminator" in name)
+# ACGAN losses are auxiliary classification terms, not adversarial losses on logits.
+_ADVERSARIAL_LOSSES = [name for name in LOSS_CLASSES if not name.startswith("acgan")]
+_GENERATOR_LOSSES = sorted(name for name in _ADVERSARIAL_LOSSES if "generator" in name)
+_DISCRIMINATOR_LOSSES = sorted(name for name in _ADVERSARIAL_LOSSES if "discriminator" in name)
 
 FLAGS = flags.FLAGS
 flags.DEFINE_enum("gan_type", "unconditional", ["unconditional", "conditional", "infogan"],
@@ -150,11 +152,6 @@ def load_or_build_gan(checkpoint_path):
     return build_gan()
 
 
-def write_png(image, path):
-    """Writes a uint8 [height, width, channels] array as a PNG file."""
-    tf.io.write_file(path, tf.io.encode_png(image))
-
-
 def make_strategy(name):
     """The `tf.distribute` strategy named by `--strategy`."""
     if name == "mirrored":
@@ -218,7 +215,7 @@ def main(argv):
                      FLAGS.max_number_of_steps)
 
     samples_path = os.path.join(log_dir, "samples.png")
-    write_png(summaries.sample_grid(), samples_path)
+    tf.io.write_file(samples_path, tf.io.encode_png(summaries.sample_grid()))
     export_generator(gan.generator, export_dir)
     logging.info("Step %d. Samples: %s. Generator exported to %s.", gan.global_step,
                  samples_path, export_dir)

@@ -13,6 +13,7 @@ import pytest
 import tensorflow as tf
 
 from tfgan_losses.eval import classifier_score_from_logits, mnist
+from tfgan_losses.eval.image_grid import write_image_grid_png
 from tfgan_losses.training.export import export_generator
 from tfgan_losses.training.gan_model import GANModel
 
@@ -203,7 +204,7 @@ def test_eval_functions_score_a_checkpoint_generator(tmp_path, eval_module, test
     scores = eval_module.evaluate(images, test_split[0][:100], inputs)
     assert set(scores) == {"mnist_score", "real_mnist_score", "score_ratio", "frechet_distance"}
     assert scores["frechet_distance"] > 10.0
-    eval_module.write_grid_png(images, 4, str(tmp_path / "grid.png"))
+    write_image_grid_png(images, 4, str(tmp_path / "grid.png"))
     _check_png(tmp_path / "grid.png", 4)
 
 

@@ -2,6 +2,7 @@
 
 import math
 
+import numpy as np
 import tensorflow as tf
 
 from tfgan_losses.eval import _validation
@@ -104,3 +105,37 @@ def image_reshaper(images, num_cols=None):
     padding = num_rows * num_cols - num_images
     images = tf.pad(images, [[0, padding], [0, 0], [0, 0], [0, 0]])
     return image_grid(images, (num_rows, num_cols), (height, width), channels)
+
+
+def to_uint8(images):
+    """Maps images in [-1, 1] (a tanh generator's range) to uint8 [0, 255], clipping."""
+    return np.round((np.clip(np.asarray(images, np.float32), -1.0, 1.0) + 1.0) * 127.5
+                    ).astype(np.uint8)
+
+
+def image_grid_uint8(images, grid_size):
+    """Tiles the first `grid_size**2` images in [-1, 1] into one uint8 image.
+
+    Args:
+      images: Array-like [n, height, width, channels] with n >= grid_size**2.
+      grid_size: Images per side of the square grid.
+
+    Returns:
+      A uint8 numpy array [grid_size * height, grid_size * width, channels].
+
+    Raises:
+      ValueError: If there are fewer than `grid_size**2` images.
+    """
+    images = np.asarray(images)
+    count = grid_size * grid_size
+    if len(images) < count:
+        raise ValueError(f"`images` has {len(images)} images; a {grid_size}x{grid_size} grid "
+                         f"needs {count}.")
+    _, height, width, channels = images.shape
+    grid = image_grid(to_uint8(images[:count]), (grid_size, grid_size), (height, width), channels)
+    return grid[0].numpy()
+
+
+def write_image_grid_png(images, grid_size, path):
+    """Writes `image_grid_uint8(images, grid_size)` as a PNG file at `path`."""
+    tf.io.write_file(path, tf.io.encode_png(image_grid_uint8(images, grid_size)))

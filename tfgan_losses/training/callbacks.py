@@ -1,10 +1,13 @@
 """Callbacks for `GANModel.fit`: weight clipping, NaN guard, checkpoints, summaries."""
 
+import numbers
 import os
 
 import keras
 import numpy as np
 import tensorflow as tf
+
+from tfgan_losses.eval.image_grid import image_grid_uint8
 
 
 class ClipWeights(keras.callbacks.Callback):
@@ -32,7 +35,7 @@ class ClipWeights(keras.callbacks.Callback):
 
     def __init__(self, clip_value=0.01):
         super().__init__()
-        if not isinstance(clip_value, (int, float)) or not clip_value > 0:
+        if not isinstance(clip_value, numbers.Real) or not clip_value > 0:
             raise ValueError(f"`clip_value` must be a positive number; got {clip_value!r}.")
         self.clip_value = float(clip_value)
         self._previous_clip_value = None
@@ -69,8 +72,12 @@ def atomic_save(model, path):
     Writes beside the target, then renames over it (an atomic replace on POSIX).
     """
     temporary = f"{path}.partial.keras"
-    model.save(temporary)
-    os.replace(temporary, path)
+    try:
+        model.save(temporary)
+        os.replace(temporary, path)
+    finally:
+        if os.path.exists(temporary):
+            os.remove(temporary)
 
 
 class GANCheckpoint(keras.callbacks.Callback):
@@ -142,16 +149,4 @@ class GANSummaries(keras.callbacks.Callback):
                 tf.summary.scalar(key, float(value))
             tf.summary.image("generated_images", self.sample_grid()[None], max_outputs=1)
         self.writer.flush()
-
-
-def image_grid_uint8(images, grid_size):
-    """Tiles `grid_size**2` images in [-1, 1], shape [n, h, w, c], into one uint8 image."""
-    count = grid_size * grid_size
-    if len(images) < count:
-        raise ValueError(f"`images` has {len(images)} images; a {grid_size}x{grid_size} grid "
-                         f"needs {count}.")
-    _, height, width, channels = images.shape
-    grid = images[:count].reshape(grid_size, grid_size, height, width, channels)
-    grid = grid.transpose(0, 2, 1, 3, 4).reshape(grid_size * height, grid_size * width, channels)
-    return np.clip(np.round((grid + 1.0) * 127.5), 0, 255).astype(np.uint8)
 

@@ -42,6 +42,7 @@ from tfgan_losses.losses.gradient_penalty import wasserstein_gradient_penalty
 _GENERATOR_LEARNING_RATE = 1e-3      # TF-GAN's MNIST example.
 _DISCRIMINATOR_LEARNING_RATE = 1e-4
 _ADAM_BETA_1 = 0.5
+_SEED_STATE_KEY = "seed_generator_state"
 
 
 def resolve_loss(identifier):
@@ -227,6 +228,17 @@ class GANModel(keras.Model):
             "noise_shape": self.noise_shape,
             "seed": self.seed,
         }
+
+    def save_own_variables(self, store):
+        """Saves the noise generator's state too, so resumed training draws new noise."""
+        super().save_own_variables(store)
+        store[_SEED_STATE_KEY] = self.seed_generator.state
+
+    def load_own_variables(self, store):
+        keys = list(store.keys())
+        if _SEED_STATE_KEY in keys:
+            self.seed_generator.state.assign(store[_SEED_STATE_KEY])
+        super().load_own_variables({key: store[key] for key in keys if key != _SEED_STATE_KEY})
 
     @classmethod
     def from_config(cls, config):

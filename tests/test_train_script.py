@@ -1,0 +1,152 @@
+"""End-to-end tests of train.py, run as a subprocess with TF-GAN's full MNIST networks.
+
+The runs read the MNIST records that the session fixture `mnist_data_dir`
+prepared (through `TFDS_DATA_DIR`), so nothing is rebuilt or downloaded, and
+train only a few steps (about 0.2 s each on 2 CPU cores).
+"""
+
+import io
+import os
+import re
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pytest
+import tensorflow as tf
+
+TRAIN_SCRIPT = Path(__file__).resolve().parents[1] / "train.py"
+COMMON_FLAGS = ["--save_interval_steps=2", "--summary_interval_steps=2", "--batch_size=8",
+                "--grid_size=3"]
+
+
+def _env(mnist_data_dir):
+    env = {key: value for key, value in os.environ.items() if key != "TFGAN_MNIST_DIR"}
+    env["TFDS_DATA_DIR"] = str(mnist_data_dir)
+    env["TF_CPP_MIN_LOG_LEVEL"] = "2"
+    return env
+
+
+def _command(log_dir, mnist_dir, *flags):
+    return [sys.executable, str(TRAIN_SCRIPT), f"--train_log_dir={log_dir}",
+            f"--mnist_dir={mnist_dir}", *flags]
+
+
+def _train(log_dir, mnist_dir, mnist_data_dir, *flags):
+    result = subprocess.run(_command(log_dir, mnist_dir, *COMMON_FLAGS, *flags),
+                            cwd=log_dir.parent, env=_env(mnist_data_dir), capture_output=True,
+                            text=True, timeout=420)
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output[-5000:]
+    return output
+
+
+def _scalar_steps(log_dir, tag):
+    steps = []
+    for path in sorted(log_dir.glob("events.out.tfevents*")):
+        for event in tf.compat.v1.train.summary_iterator(str(path)):
+            steps += [event.step for value in event.summary.value if value.tag == tag]
+    return sorted(steps)
+
+
+def _optimizer_iterations(checkpoint_path):
+    """Both optimizers' `iterations`, read from the .keras archive without loading it."""
+    with zipfile.ZipFile(checkpoint_path) as archive:
+        weights = h5py.File(io.BytesIO(archive.read("model.weights.h5")), "r")
+        return {name: int(weights[f"{name}/vars/0"][()])
+                for name in ("generator_optimizer", "discriminator_optimizer")}
+
+
+class _FirstRun:
+    """Outputs of the first run, recorded before the resume test changes them."""
+
+
+@pytest.fixture(scope="module")
+def first_run(mnist_dir, mnist_data_dir, tmp_path_factory):
+    run = _FirstRun()
+    run.log_dir = tmp_path_factory.mktemp("train_script") / "mnist"
+    run.output = _train(run.log_dir, mnist_dir, mnist_data_dir, "--max_number_of_steps=4")
+    run.files = sorted(os.listdir(run.log_dir))
+    run.summary_steps = _scalar_steps(run.log_dir, "generator_loss")
+    run.image_steps = _scalar_steps(run.log_dir, "generated_images")
+    run.iterations = _optimizer_iterations(run.log_dir / "checkpoint.keras")
+    run.samples = tf.io.decode_png(tf.io.read_file(str(run.log_dir / "samples.png"))).numpy()
+    noise = np.random.default_rng(0).standard_normal((2, 64)).astype(np.float32)
+    serve = tf.saved_model.load(str(run.log_dir / "generator")).signatures["serving_default"]
+    run.exported_images = serve(noise=tf.constant(noise))["images"].numpy()
+    return run
+
+
+def test_training_writes_checkpoint_samples_summaries_and_export(first_run):
+    assert "Generating dataset" not in first_run.output  # Reused the prepared records.
+    assert "Resuming" not in first_run.output
+    assert re.search(r"Step 4\. Samples: .*samples\.png\. Generator exported to .*generator",
+                     first_run.output)
+    files = first_run.files
+    assert {"checkpoint.keras", "samples.png", "generator"} <= set(files)
+    assert any(name.startswith("events.out.tfevents") for name in files)
+    assert not [name for name in files if "partial" in name or name.startswith(".export-")]
+    assert first_run.iterations == {"generator_optimizer": 4, "discriminator_optimizer": 4}
+    assert first_run.summary_steps == [2, 4] and first_run.image_steps == [2, 4]
+    assert first_run.samples.shape == (3 * 28, 3 * 28, 1)
+    assert first_run.samples.dtype == np.uint8 and first_run.samples.std() > 0
+    images = first_run.exported_images
+    assert images.shape == (2, 28, 28, 1) and images.dtype == np.float32
+    assert np.all(np.abs(images) <= 1.0) and np.all(np.isfinite(images))
+
+
+def test_running_again_resumes_from_the_checkpoint(first_run, mnist_dir, mnist_data_dir):
+    output = _train(first_run.log_dir, mnist_dir, mnist_data_dir, "--max_number_of_steps=6")
+
+    assert re.search(r"Resuming from .*checkpoint\.keras at step 4\.", output), output[-3000:]
+    assert re.search(r"Step 6\. Samples", output), output[-3000:]
+    assert _optimizer_iterations(first_run.log_dir / "checkpoint.keras") == {
+        "generator_optimizer": 6, "discriminator_optimizer": 6}
+    # Summaries continue the global step; none is written twice.
+    assert _scalar_steps(first_run.log_dir, "generator_loss") == [2, 4, 6]
+
+
+BAD_FLAGS = {
+    "negative_clip": (["--clip_weight=-1"], ["--clip_weight must be a positive number"]),
+    "unknown_loss": (["--generator_loss=nonsense"],
+                     ["flag --generator_loss=nonsense", "value should be one of"]),
+    "zero_batch": (["--batch_size=0"], ["flag --batch_size=0"]),
+    "missing_mnist_dir": (["--mnist_dir=/nonexistent"],
+                          ["FileNotFoundError", "'/nonexistent'", "does not exist"]),
+    # The ACGAN losses need class labels and class logits, which this
+    # unconditional script has not: the flag must be refused up front.
+    "acgan_loss": (["--generator_loss=acgan_generator_loss"],
+                   ["Flags parsing error", "--generator_loss=acgan_generator_loss"]),
+}
+
+
+@pytest.fixture(scope="module")
+def bad_flag_runs(mnist_dir, mnist_data_dir, tmp_path_factory):
+    """Runs train.py once per BAD_FLAGS entry, all at once (each run spends most
+    of its time importing TensorFlow); returns name -> (exit status, output,
+    whether the run created its train_log_dir)."""
+    root = tmp_path_factory.mktemp("bad_flags")
+    processes = {}
+    for name, (flags, _) in BAD_FLAGS.items():
+        command = _command(root / name, mnist_dir, "--max_number_of_steps=2", "--batch_size=8",
+                           *flags)
+        processes[name] = subprocess.Popen(command, cwd=root, env=_env(mnist_data_dir),
+                                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                           text=True)
+    runs = {}
+    for name, process in processes.items():
+        output, _ = process.communicate(timeout=420)
+        runs[name] = (process.returncode, output, (root / name).exists())
+    return runs
+
+
+@pytest.mark.parametrize("name", list(BAD_FLAGS))
+def test_bad_flags_fail_before_training_with_a_clear_message(name, bad_flag_runs):
+    returncode, output, created_log_dir = bad_flag_runs[name]
+    assert returncode != 0, output[-3000:]
+    for message in BAD_FLAGS[name][1]:
+        assert message in output, output[-3000:]
+    assert not created_log_dir and "Epoch 1/" not in output, "work started before the error"
