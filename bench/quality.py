@@ -67,6 +67,8 @@ flags.DEFINE_integer("seed", 0, "Seed of weights, noise and data order.")
 flags.DEFINE_string("mnist_dir", None, "Folder of the MNIST .gz files (default "
                     f"${data.MNIST_DIR_ENV_VAR}; else TFDS downloads).")
 flags.DEFINE_string("output_dir", "out/quality", "Where to write the table and the plot.")
+flags.DEFINE_float("batch_norm_momentum", mnist_networks.BATCH_NORM_MOMENTUM,
+                   "Momentum of the generator's batch-norm moving statistics (TF-GAN: 0.999).")
 flags.register_validator("losses", lambda names: set(names) <= set(CONFIGS),
                          message=f"--losses must be a subset of {list(CONFIGS)}.")
 
@@ -74,7 +76,8 @@ flags.register_validator("losses", lambda names: set(names) <= set(CONFIGS),
 def build_gan(config):
     """A compiled GANModel with TF-GAN's MNIST networks for one configuration."""
     keras.utils.set_random_seed(FLAGS.seed)
-    gan = GANModel(mnist_networks.unconditional_generator(64),
+    gan = GANModel(mnist_networks.unconditional_generator(
+                       64, batch_norm_momentum=FLAGS.batch_norm_momentum),
                    mnist_networks.unconditional_discriminator(),
                    discriminator_steps=config.get("discriminator_steps", 1), seed=FLAGS.seed)
     make_optimizer = config.get("optimizer")
@@ -183,7 +186,8 @@ def main(argv):
     del argv
     mnist_dir = data.resolve_mnist_dir(FLAGS.mnist_dir)
     header = (f"bench/quality.py: {FLAGS.max_steps} steps, batch {FLAGS.batch_size}, "
-              f"{FLAGS.num_eval_images} images per evaluation; {machine_description()}")
+              f"{FLAGS.num_eval_images} images per evaluation, generator batch-norm momentum "
+              f"{FLAGS.batch_norm_momentum}; {machine_description()}")
     print(header, flush=True)
     test_images, _ = mnist_eval.load_mnist_test_split(mnist_dir)
     real_images = test_images[:FLAGS.num_eval_images]

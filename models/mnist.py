@@ -42,6 +42,9 @@ TINY_SIZES = {"hidden_units": 8, "base_filters": 2}
 The conditional builders also need a small `embedding_size` (e.g. 4) to stay tiny.
 """
 
+BATCH_NORM_MOMENTUM = 0.999
+"""TF-GAN's batch-norm momentum: moving statistics average over ~1000 updates."""
+
 _LEAKY_RELU_SLOPE = 0.01
 _KERNEL_SIZE = 4
 
@@ -62,13 +65,13 @@ def _check_image_shape(image_shape, multiple_of=1):
         )
 
 
-def _batch_norm():
-    """Batch normalisation with TF-GAN's constants (momentum 0.999, epsilon 0.001)."""
-    return layers.BatchNormalization(momentum=0.999, epsilon=0.001)
+def _batch_norm(momentum=BATCH_NORM_MOMENTUM):
+    """Batch normalisation with TF-GAN's epsilon 0.001 (and by default its momentum)."""
+    return layers.BatchNormalization(momentum=momentum, epsilon=0.001)
 
 
 def _generator_body(inputs, *, image_shape, hidden_units, base_filters, weight_decay,
-                    condition=None):
+                    condition=None, batch_norm_momentum=BATCH_NORM_MOMENTUM):
     """Maps a [batch, features] tensor to images in [-1, 1] (TF-GAN's `generator_helper`).
 
     Dense(hidden_units) -> Dense to a 4x-downsampled grid of 4 * base_filters
@@ -82,19 +85,19 @@ def _generator_body(inputs, *, image_shape, hidden_units, base_filters, weight_d
     grid_shape = (height // 4, width // 4, 4 * base_filters)
 
     net = layers.Dense(hidden_units, use_bias=False, kernel_regularizer=regularizer)(inputs)
-    net = layers.ReLU()(_batch_norm()(net))
+    net = layers.ReLU()(_batch_norm(batch_norm_momentum)(net))
     if condition is not None:
         net = condition(net)
 
     net = layers.Dense(grid_shape[0] * grid_shape[1] * grid_shape[2], use_bias=False,
                        kernel_regularizer=regularizer)(net)
-    net = layers.ReLU()(_batch_norm()(net))
+    net = layers.ReLU()(_batch_norm(batch_norm_momentum)(net))
     net = layers.Reshape(grid_shape)(net)
 
     for filters in (2 * base_filters, base_filters):
         net = layers.Conv2DTranspose(filters, _KERNEL_SIZE, strides=2, padding="same",
                                      kernel_regularizer=regularizer)(net)
-        net = layers.ReLU()(_batch_norm()(net))
+        net = layers.ReLU()(_batch_norm(batch_norm_momentum)(net))
 
     return layers.Conv2D(channels, _KERNEL_SIZE, padding="same", activation="tanh",
                          kernel_regularizer=regularizer, name="images")(net)
@@ -130,7 +133,8 @@ def _discriminator_body(images, *, hidden_units, base_filters, weight_decay, spe
 
 
 def unconditional_generator(noise_dims=64, image_shape=(28, 28, 1), *, hidden_units=1024,
-                            base_filters=32, weight_decay=WEIGHT_DECAY):
+                            base_filters=32, weight_decay=WEIGHT_DECAY,
+                            batch_norm_momentum=BATCH_NORM_MOMENTUM):
     """Builds TF-GAN's unconditional MNIST generator.
 
     Architecture (defaults): Dense(1024) -> Dense(7*7*128) -> reshape ->
@@ -146,6 +150,9 @@ def unconditional_generator(noise_dims=64, image_shape=(28, 28, 1), *, hidden_un
       base_filters: Channels of the last transposed convolution; the grid
         before it has 2x and the reshaped grid 4x as many (TF-GAN: 32).
       weight_decay: L2 factor of the kernel regularisers (TF-GAN: 2.5e-5).
+      batch_norm_momentum: Momentum of the moving statistics that inference
+        mode (and an exported generator) uses (TF-GAN: 0.999). Lower values
+        track a changing generator more closely in short runs.
 
     Returns:
       A `keras.Model` mapping noise [batch, noise_dims] to images
@@ -162,7 +169,8 @@ def unconditional_generator(noise_dims=64, image_shape=(28, 28, 1), *, hidden_un
     _check_image_shape(image_shape, multiple_of=4)
     noise = keras.Input((noise_dims,), name="noise")
     images = _generator_body(noise, image_shape=image_shape, hidden_units=hidden_units,
-                             base_filters=base_filters, weight_decay=weight_decay)
+                             base_filters=base_filters, weight_decay=weight_decay,
+                             batch_norm_momentum=batch_norm_momentum)
     return keras.Model(noise, images, name="unconditional_generator")
 
 
