@@ -66,8 +66,12 @@ def _check_image_shape(image_shape, multiple_of=1):
 
 
 def _batch_norm(momentum=BATCH_NORM_MOMENTUM):
-    """Batch normalisation with TF-GAN's epsilon 0.001 (and by default its momentum)."""
-    return layers.BatchNormalization(momentum=momentum, epsilon=0.001)
+    """Batch normalisation with TF-GAN's epsilon 0.001 (and by default its momentum).
+
+    Synchronized across `tf.distribute` replicas, so that a distributed step
+    normalises with the statistics of the global batch, like a single device.
+    """
+    return layers.BatchNormalization(momentum=momentum, epsilon=0.001, synchronized=True)
 
 
 def _generator_body(inputs, *, image_shape, hidden_units, base_filters, weight_decay,

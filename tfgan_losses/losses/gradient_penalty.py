@@ -24,6 +24,13 @@ from tfgan_losses.losses.reduction import (
     Reduction, check_compatible_shapes, compute_weighted_loss, to_float)
 
 
+MAX_GRADIENT_SCALE = 2.0 ** 10
+"""Cap of `gradient_scale`: the inner gradient's seed is the scale for every example,
+and a full loss scale (2**15 and up) overflows float16 (max 65504) on its way back
+through the critic; 2**10 still lifts per-example input gradients out of float16's
+underflow range."""
+
+
 def _check_positive_number(value, name, allow_zero):
     if isinstance(value, numbers.Real) and (value < 0 or (value == 0 and not allow_zero)):
         bound = ">= 0" if allow_zero else "> 0"
@@ -34,9 +41,10 @@ def _critic_gradients(discriminator_fn, interpolates, generator_inputs, discrimi
                       gradient_scale):
     """Returns d(sum of the critic's first output)/d(interpolates).
 
-    The outputs are multiplied by `gradient_scale` before differentiation and
-    the gradients divided by it after, so that float16 gradients do not
-    underflow under mixed precision (pass the loss scale).
+    The outputs are multiplied by `gradient_scale` (at most `MAX_GRADIENT_SCALE`)
+    before differentiation and the gradients divided by it after, so that
+    float16 gradients do not underflow under mixed precision (pass the loss
+    scale).
     """
     with tf.GradientTape() as tape:
         tape.watch(interpolates)
@@ -48,7 +56,8 @@ def _critic_gradients(discriminator_fn, interpolates, generator_inputs, discrimi
         if isinstance(outputs, (tuple, list)):  # e.g. ACGAN: (logits, class logits)
             outputs = outputs[0]
         if gradient_scale is not None:
-            outputs = ops.cast(outputs, "float32") * ops.cast(gradient_scale, "float32")
+            gradient_scale = ops.minimum(ops.cast(gradient_scale, "float32"), MAX_GRADIENT_SCALE)
+            outputs = ops.cast(outputs, "float32") * gradient_scale
     gradients = tape.gradient(outputs, interpolates)
     if gradients is None:
         return to_float(ops.zeros_like(interpolates))
@@ -91,10 +100,10 @@ def wasserstein_gradient_penalty(
         weights; training steps pass their model's generator. Under
         `tf.distribute` each replica takes its slice of one draw for the
         global batch (see `tfgan_losses.distribute`).
-      gradient_scale: Optional factor (the loss scale under `mixed_float16`):
-        the critic's outputs are multiplied by it before the inner gradient
-        and the gradient divided by it after, so float16 gradients do not
-        underflow; the value of the penalty does not change.
+      gradient_scale: Optional factor (the loss scale under `mixed_float16`),
+        capped at `MAX_GRADIENT_SCALE`: the critic's outputs are multiplied by
+        it before the inner gradient and the gradient divided by it after, so
+        float16 gradients do not underflow; the penalty's value is unchanged.
 
     Returns:
       The penalty, a scalar unless `reduction` is `Reduction.NONE` ([batch]).

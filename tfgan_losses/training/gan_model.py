@@ -80,6 +80,15 @@ def _apply_gradients(optimizer, tape, scaled_loss, variables):
     optimizer.apply_gradients(zip(gradients, variables))
 
 
+def _in_multi_worker_mode(strategy):
+    """Whether `strategy` spans several workers (a MultiWorkerMirroredStrategy cluster)."""
+    resolver = getattr(strategy, "cluster_resolver", None)
+    if resolver is None:
+        return False
+    tasks = resolver.cluster_spec().as_dict()
+    return sum(len(addresses) for addresses in tasks.values()) > 1
+
+
 def _adversarial_logits(outputs):
     """The real/fake logits among a discriminator's outputs (element 0 of a tuple)."""
     return outputs[0] if isinstance(outputs, (tuple, list)) else outputs
@@ -340,7 +349,12 @@ class GANModel(keras.Model):
         for step in range(self.generator_steps):
             index = step % self.discriminator_steps
             self._generator_update(real_slices[index], label_slices[index])
-        return {tracker.name: tracker.result() for tracker in self.metrics}
+        logs = {tracker.name: tracker.result() for tracker in self.metrics}
+        if _in_multi_worker_mode(self.distribute_strategy):
+            # Keras 3 reduces logs across workers along axis 0, which scalars lack
+            # (tensorflow/tensorflow#72388).
+            logs = {name: ops.reshape(value, (1,)) for name, value in logs.items()}
+        return logs
 
     def _discriminator_update(self, real_data, labels):
         generator_inputs = self.sample_generator_inputs(ops.shape(real_data)[0], labels)

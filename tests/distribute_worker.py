@@ -1,0 +1,246 @@
+"""Subprocess half of `tests/test_distribute.py`: runs one scenario, prints JSON.
+
+TensorFlow fixes its device list when it first initialises devices, so checks
+that need two logical CPU devices, or a `MultiWorkerMirroredStrategy` cluster
+from `$TF_CONFIG`, run in a fresh process:
+
+    python tests/distribute_worker.py mirrored       # all MirroredStrategy comparisons
+    python tests/distribute_worker.py multi_worker   # one worker; reads $TF_CONFIG
+
+The last line of stdout is one JSON object; the tests assert on it. Runs use
+tiny Dense networks on synthetic 8x8 images (and two, TF-GAN's tiny MNIST
+networks on 28x28 images), so tracing dominates and a run takes seconds. `test_distribute.py` imports the helpers below to build the
+single-device references in its own process.
+"""
+
+import json
+import os
+import sys
+
+NOISE_DIMS = 4
+IMAGE_SHAPE = (8, 8, 1)
+PER_REPLICA = 4   # Examples per replica per discriminator update.
+STEPS = 2         # Train steps per mirrored `fit`.
+MULTI_WORKER_STEPS = 3
+
+LOSSES = {
+    "plain": dict(generator_loss="modified_generator_loss",
+                  discriminator_loss="modified_discriminator_loss"),
+    "clip": dict(generator_loss="wasserstein_generator_loss",
+                 discriminator_loss="wasserstein_discriminator_loss"),
+    "gradient_penalty": dict(generator_loss="wasserstein_generator_loss",
+                             discriminator_loss="wasserstein_discriminator_loss",
+                             gradient_penalty_weight=10.0),
+}
+CLIP_VALUE = 0.05
+
+# Mirrored-vs-single-device runs: name -> (loss, discriminator_steps, optimizer).
+# SGD is linear in the gradients, so the replicas' summed gradients give the
+# single-device weights up to float32 round-off. Adam divides by sqrt(v) + 1e-7
+# and so magnifies the round-off of gradients near zero (to ~2e-6 here), hence
+# only one Adam run, compared with a looser tolerance.
+MIRRORED_RUNS = {
+    "plain-1": ("plain", 1, "sgd"),
+    "clip-2": ("clip", 2, "sgd"),
+    "gradient_penalty-2": ("gradient_penalty", 2, "sgd"),
+    "gradient_penalty-2-adam": ("gradient_penalty", 2, "adam"),
+}
+
+
+def configure_logical_cpus(count):
+    """Splits the physical CPU into `count` logical devices (before TF uses devices)."""
+    import tensorflow as tf
+    cpu = tf.config.list_physical_devices("CPU")[0]
+    tf.config.set_logical_device_configuration(
+        cpu, [tf.config.LogicalDeviceConfiguration() for _ in range(count)])
+
+
+def networks():
+    """A tiny Dense generator (noise -> 8x8 image) and discriminator (image -> logit)."""
+    import keras
+    noise = keras.Input((NOISE_DIMS,))
+    net = keras.layers.Dense(8, activation="relu")(noise)
+    net = keras.layers.Dense(8 * 8, activation="tanh")(net)
+    generator = keras.Model(noise, keras.layers.Reshape(IMAGE_SHAPE)(net), name="generator")
+    images = keras.Input(IMAGE_SHAPE)
+    net = keras.layers.Flatten()(images)
+    net = keras.layers.Dense(8)(net)
+    net = keras.layers.LeakyReLU(negative_slope=0.2)(net)
+    discriminator = keras.Model(images, keras.layers.Dense(1)(net), name="discriminator")
+    return generator, discriminator
+
+
+def images(count, seed=0, shape=IMAGE_SHAPE):
+    """`count` synthetic images in [-1, 1], float32 [count, *shape] (default 8x8x1)."""
+    import numpy as np
+    rng = np.random.default_rng(seed)
+    return rng.uniform(-1.0, 1.0, (count,) + tuple(shape)).astype(np.float32)
+
+
+def optimizers(kind):
+    """compile() kwargs for the two optimizers: SGD, or None for GANModel's Adam defaults."""
+    import keras
+    if kind == "sgd":
+        return dict(generator_optimizer=keras.optimizers.SGD(0.05),
+                    discriminator_optimizer=keras.optimizers.SGD(0.05))
+    return {}
+
+
+def flat_weights(model):
+    import numpy as np
+    return np.concatenate([w.numpy().ravel() for w in model.weights]).astype(np.float64)
+
+
+def build_gan(gan_class=None, discriminator_steps=1, compile_kwargs=None, **kwargs):
+    """A GAN of `networks()` initialised from seed 0, noise seed 0, compiled.
+
+    Call inside the strategy's scope.
+    """
+    import keras
+    from tfgan_losses.training.gan_model import GANModel
+    keras.utils.set_random_seed(0)
+    gan = (gan_class or GANModel)(*networks(), discriminator_steps=discriminator_steps, seed=0,
+                                  **kwargs)
+    gan.compile(**(compile_kwargs or {}))
+    return gan
+
+
+class NoiseLog:
+    """Generator inputs drawn inside train steps, per replica id, in call order."""
+
+    def __init__(self):
+        self.draws = {}
+
+    def record(self, replica_id, noise):
+        self.draws.setdefault(str(int(replica_id)), []).append(noise.numpy().tolist())
+
+
+def recording_gan_class():
+    """A GANModel that records every `sample_generator_inputs` draw with its replica id."""
+    import tensorflow as tf
+    from tfgan_losses.training.gan_model import GANModel
+
+    class RecordingGAN(GANModel):
+
+        def __init__(self, *args, noise_log=None, **kwargs):
+            super().__init__(*args, **kwargs)
+            self.noise_log = noise_log
+
+        def sample_generator_inputs(self, batch_size, labels=None):
+            noise = super().sample_generator_inputs(batch_size, labels)
+            context = tf.distribute.get_replica_context()
+            replica_id = context.replica_id_in_sync_group if context is not None else 0
+            tf.py_function(self.noise_log.record, [replica_id, noise], [])
+            return noise
+
+    return RecordingGAN
+
+
+def mnist_tiny_networks():
+    """TF-GAN's tiny MNIST networks: (synchronized) batch norm, spectral norm, weight decay."""
+    from models import mnist as mnist_networks
+    generator = mnist_networks.unconditional_generator(NOISE_DIMS, **mnist_networks.TINY_SIZES)
+    discriminator = mnist_networks.unconditional_discriminator(**mnist_networks.TINY_SIZES)
+    return generator, discriminator
+
+
+def _mirrored_run(strategy, loss, discriminator_steps, optimizer, data, global_batch,
+                  mnist_networks=False):
+    import keras
+    import tensorflow as tf
+    from tfgan_losses.training.callbacks import ClipWeights
+
+    noise_log = NoiseLog()
+    with strategy.scope():
+        if not mnist_networks:
+            gan = build_gan(recording_gan_class(), discriminator_steps,
+                            dict(LOSSES[loss], **optimizers(optimizer)), noise_log=noise_log)
+        else:
+            keras.utils.set_random_seed(0)
+            gan = recording_gan_class()(*mnist_tiny_networks(), seed=0, noise_log=noise_log)
+            gan.compile(**LOSSES[loss], **optimizers(optimizer))
+    dataset = tf.data.Dataset.from_tensor_slices(data).batch(global_batch, drop_remainder=True)
+    callbacks = [ClipWeights(CLIP_VALUE)] if loss == "clip" else []
+    history = gan.fit(dataset, epochs=1, verbose=0, callbacks=callbacks)
+    return {
+        "replicas": strategy.num_replicas_in_sync,
+        "weights": [w.numpy().tolist() for w in gan.weights],  # Incl. batch-norm statistics.
+        "weight_paths": [w.path for w in gan.weights],
+        "logs": {key: [float(v) for v in values] for key, values in history.history.items()},
+        "noise": noise_log.draws,
+        "iterations": [int(gan.discriminator_optimizer.iterations.numpy()),
+                       int(gan.generator_optimizer.iterations.numpy())],
+    }
+
+
+def run_mirrored():
+    """Each MIRRORED_RUNS entry and the MNIST run on the default (single-device) strategy
+    and on MirroredStrategy over two logical CPUs."""
+    configure_logical_cpus(2)
+    import tensorflow as tf
+    tf.config.experimental.enable_op_determinism()
+    mirrored = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+    single = tf.distribute.get_strategy()
+    results = {"devices": [d.name for d in tf.config.list_logical_devices("CPU")],
+               "runs": {}}
+    for name, (loss, discriminator_steps, optimizer) in MIRRORED_RUNS.items():
+        global_batch = 2 * PER_REPLICA * discriminator_steps
+        data = images(STEPS * global_batch)
+        results["runs"][name] = {
+            strategy_name: _mirrored_run(strategy, loss, discriminator_steps, optimizer, data,
+                                         global_batch)
+            for strategy_name, strategy in (("single", single), ("mirrored", mirrored))}
+    global_batch = 2 * PER_REPLICA
+    data = images(global_batch, shape=(28, 28, 1))
+    results["runs"]["mnist_tiny"] = {
+        strategy_name: _mirrored_run(strategy, "gradient_penalty", 1, "sgd", data,
+                                     global_batch, mnist_networks=True)
+        for strategy_name, strategy in (("single", single), ("mirrored", mirrored))}
+    return results
+
+
+def multi_worker_dataset(global_batch):
+    """The same synthetic global batches on every worker, auto-sharded by DATA."""
+    import tensorflow as tf
+    options = tf.data.Options()
+    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+    return (tf.data.Dataset.from_tensor_slices(images(MULTI_WORKER_STEPS * global_batch))
+            .batch(global_batch, drop_remainder=True).with_options(options))
+
+
+def _multi_worker_fit(strategy, gan_class):
+    import hashlib
+    global_batch = PER_REPLICA * strategy.num_replicas_in_sync
+    with strategy.scope():
+        gan = build_gan(gan_class, compile_kwargs=LOSSES["gradient_penalty"])
+    try:
+        history = gan.fit(multi_worker_dataset(global_batch), epochs=1, verbose=0)
+    except Exception as error:  # pylint: disable=broad-except
+        return {"error": f"{type(error).__name__}: {str(error)[:300]}"}
+    weights = flat_weights(gan)
+    return {
+        "error": None,
+        "iterations": int(gan.generator_optimizer.iterations.numpy()),
+        "sha256": hashlib.sha256(weights.tobytes()).hexdigest(),
+        "weights": weights.tolist(),
+        "logs": {key: [float(v) for v in values] for key, values in history.history.items()},
+    }
+
+
+def run_multi_worker():
+    """One worker of a cluster ($TF_CONFIG): trains GANModel."""
+    import tensorflow as tf
+    strategy = tf.distribute.MultiWorkerMirroredStrategy()
+    return {
+        "task": json.loads(os.environ["TF_CONFIG"])["task"],
+        "replicas": strategy.num_replicas_in_sync,
+        "gan_model": _multi_worker_fit(strategy, None),
+    }
+
+
+SCENARIOS = {"mirrored": run_mirrored, "multi_worker": run_multi_worker}
+
+if __name__ == "__main__":
+    output = SCENARIOS[sys.argv[1]]()
+    sys.stdout.flush()
+    print("\n" + json.dumps(output))
