@@ -24,8 +24,10 @@ setuptools.setup(
         "numpy",
     ],
     extras_require={
-        # scipy: independent oracles (sqrtm, distances) in the tests.
-        "test": ["pytest", "scipy"],
+        # scipy: independent oracles (sqrtm, distances) in the tests and the exact
+        # optimal-transport W1 of `divergences`; matplotlib: the examples' plots,
+        # which their tests write.
+        "test": ["pytest", "scipy", "matplotlib"],
         # matplotlib: plots written by bench/ and examples/.
         "bench": ["matplotlib", "scipy"],
     },
