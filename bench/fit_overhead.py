@@ -39,7 +39,6 @@ less on other processes sharing the cores.
 """
 
 import os
-import platform
 import statistics
 import sys
 import time
@@ -56,6 +55,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # Run from anywher
 from models import mnist as mnist_networks  # noqa: E402
 from tfgan_losses.losses import keras_losses  # noqa: E402
 from tfgan_losses.losses.gradient_penalty import wasserstein_gradient_penalty  # noqa: E402
+from tfgan_losses.environment import describe  # noqa: E402
 from tfgan_losses.training.gan_model import GANModel  # noqa: E402
 
 LOSSES = {
@@ -81,30 +81,6 @@ flags.DEFINE_integer("seed", 0, "Seed of the weights, the noise and the data.")
 flags.DEFINE_enum("interleave", "step", ["step", "block"],
                   "step: one loop step after each fit step, inside one fit call per block; "
                   "block: whole blocks of each, alternating fit-loop, loop-fit, ...")
-
-
-def machine_info():
-    """CPU model, cores and library versions, as `key: value` lines."""
-    cpu_model = "unknown"
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as cpuinfo:
-            for line in cpuinfo:
-                if line.startswith("model name"):
-                    cpu_model = line.split(":", 1)[1].strip()
-                    break
-    except OSError:
-        cpu_model = platform.processor() or "unknown"
-    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    devices = [device.device_type for device in tf.config.list_physical_devices()]
-    return {
-        "cpu": cpu_model,
-        "cores": f"{os.cpu_count()} logical, {usable} usable by this process",
-        "devices": ", ".join(devices),
-        "python": platform.python_version(),
-        "tensorflow": tf.__version__,
-        "keras": keras.__version__,
-        "numpy": np.__version__,
-    }
 
 
 def load_average():
@@ -224,8 +200,7 @@ class InterleavedLoop(keras.callbacks.Callback):
 def main(argv):
     del argv
     print("Machine:")
-    for key, value in machine_info().items():
-        print(f"  {key}: {value}")
+    print(describe())
     print(f"  load average (1, 5, 15 min) at start: {load_average()}")
     losses = LOSSES[FLAGS.losses]
     k = FLAGS.discriminator_steps

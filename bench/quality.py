@@ -29,7 +29,6 @@ steps at batch 32.
 
 import csv
 import os
-import platform
 import tempfile
 import time
 
@@ -41,6 +40,7 @@ from absl import app, flags
 from models import mnist as mnist_networks
 from tfgan_losses import GANModel, export_generator
 from tfgan_losses import data
+from tfgan_losses.environment import describe
 from tfgan_losses.eval import mnist as mnist_eval
 
 CONFIGS = {
@@ -174,20 +174,12 @@ def write_outputs(rows, real_score, header):
     figure.savefig(os.path.join(FLAGS.output_dir, "quality.png"), dpi=120)
 
 
-def machine_description():
-    cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo")
-                if line.startswith("model name")), platform.processor()) \
-        if os.path.exists("/proc/cpuinfo") else platform.processor()
-    return (f"{cpu}, {os.cpu_count()} cores; Python {platform.python_version()}, "
-            f"TensorFlow {tf.__version__}, Keras {keras.__version__}")
-
-
 def main(argv):
     del argv
     mnist_dir = data.resolve_mnist_dir(FLAGS.mnist_dir)
     header = (f"bench/quality.py: {FLAGS.max_steps} steps, batch {FLAGS.batch_size}, "
               f"{FLAGS.num_eval_images} images per evaluation, generator batch-norm momentum "
-              f"{FLAGS.batch_norm_momentum}; {machine_description()}")
+              f"{FLAGS.batch_norm_momentum}; {describe()}")
     print(header, flush=True)
     test_images, _ = mnist_eval.load_mnist_test_split(mnist_dir)
     real_images = test_images[:FLAGS.num_eval_images]

@@ -42,7 +42,6 @@ is printed beside it (see `analytic_flops`).
 
 import json
 import os
-import platform
 import subprocess
 import sys
 import time
@@ -52,6 +51,7 @@ from absl import app, flags
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # Before TensorFlow is imported.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # Run from anywhere.
+from tfgan_losses import environment  # noqa: E402
 
 FLAGS = flags.FLAGS
 flags.DEFINE_integer("steps", 2, "Timed train steps per configuration per round.", lower_bound=1)
@@ -80,42 +80,17 @@ IMAGE_SHAPE = (28, 28, 1)
 
 
 # ------------------------------------------------------------------ machine
-def cpu_model():
-    """'model name (family F, model M)' from /proc/cpuinfo (VMs often show a generic name)."""
-    fields = {}
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as cpuinfo:
-            for line in cpuinfo:
-                key, _, value = line.partition(":")
-                fields.setdefault(key.strip(), value.strip())
-    except OSError:
-        return platform.processor() or "unknown"
-    return (f"{fields.get('model name', 'unknown')} (family {fields.get('cpu family', '?')}, "
-            f"model {fields.get('model', '?')})")
-
-
 def cpu_flags():
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as cpuinfo:
-            for line in cpuinfo:
-                if line.startswith("flags"):
-                    present = set(line.split(":", 1)[1].split())
-                    wanted = ["avx2", "fma", "avx512f", "avx512_bf16", "avx512_fp16",
-                              "amx_bf16", "amx_tile"]
-                    return " ".join(f for f in wanted if f in present)
-    except OSError:
-        pass
-    return "unknown"
+    """The CPU's vector and matrix extensions that matter for float32/bfloat16/float16."""
+    present = set(environment.cpu_info().get("flags", "").split())
+    wanted = ["avx2", "fma", "avx512f", "avx512_bf16", "avx512_fp16", "amx_bf16", "amx_tile"]
+    return " ".join(flag for flag in wanted if flag in present) or "unknown"
 
 
 def print_machine():
-    import keras
-    import numpy as np
     import tensorflow as tf
-    print(f"Machine: {cpu_model()}; {os.cpu_count()} logical CPUs; flags: {cpu_flags()}; "
-          f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
-    print(f"Python {platform.python_version()}, TensorFlow {tf.__version__}, Keras "
-          f"{keras.__version__}, NumPy {np.__version__}; oneDNN "
+    print(environment.describe())
+    print(f"CPU flags: {cpu_flags()}; oneDNN "
           f"{'off' if os.environ.get('TF_ENABLE_ONEDNN_OPTS') == '0' else 'on (default)'}; "
           f"intra-op threads {tf.config.threading.get_intra_op_parallelism_threads() or 'auto'}")
 

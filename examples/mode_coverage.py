@@ -78,7 +78,6 @@ import csv
 import dataclasses
 import math
 import os
-import platform
 import sys
 import time
 
@@ -93,6 +92,7 @@ import tensorflow as tf  # noqa: E402
 
 import tfgan_losses  # noqa: E402
 from tfgan_losses import ClipWeights, GANModel  # noqa: E402
+from tfgan_losses.environment import describe  # noqa: E402
 
 NUM_MODES = 8
 RADIUS = 2.0
@@ -429,21 +429,6 @@ def save_plot(results, path, std=DEFAULT_STD, num_std=3.0):
     plt.close(fig)
 
 
-def environment():
-    """A one-line description of the software and the CPU."""
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as cpuinfo:
-            cpu = next(line.split(":", 1)[1].strip() for line in cpuinfo
-                       if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
-    gpus = len(tf.config.list_physical_devices("GPU"))
-    return (f"Python {platform.python_version()}, TensorFlow {tf.__version__}, "
-            f"Keras {keras.__version__}, numpy {np.__version__}; "
-            f"CPU: {cpu} ({os.cpu_count()} cores); GPUs: {gpus}")
-
-
 def parse_args(argv=None):
     """The command-line flags; `argv` defaults to `sys.argv[1:]`."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
@@ -478,7 +463,7 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
-    print(environment())
+    print(describe())
     print(f"{len(args.configs)} configs x {len(args.seeds)} seeds, {args.steps} steps, "
           f"batch {args.batch_size}, noise {args.noise_dims}-D, std {args.std:g}; "
           f"high quality: < {args.num_std:g} std from the nearest centre; covered: "

@@ -42,7 +42,6 @@ It prints the environment and a table, and writes `vanishing_gradients.png`
 import argparse
 import dataclasses
 import os
-import platform
 import sys
 import time
 
@@ -59,6 +58,7 @@ from tfgan_losses import (  # noqa: E402
     minimax_discriminator_loss, minimax_generator_loss, wasserstein_discriminator_loss,
     wasserstein_generator_loss)
 from tfgan_losses import divergences  # noqa: E402
+from tfgan_losses.environment import describe  # noqa: E402
 
 DEFAULT_THETAS = (0.5, 1.0, 2.0, 4.0, 8.0)
 
@@ -264,21 +264,6 @@ def save_plot(results, path):
     plt.close(fig)
 
 
-def environment():
-    """A one-line description of the software and the CPU."""
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as cpuinfo:
-            cpu = next(line.split(":", 1)[1].strip() for line in cpuinfo
-                       if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
-    gpus = len(tf.config.list_physical_devices("GPU"))
-    return (f"Python {platform.python_version()}, TensorFlow {tf.__version__}, "
-            f"Keras {keras.__version__}, numpy {np.__version__}; "
-            f"CPU: {cpu} ({os.cpu_count()} cores); GPUs: {gpus}")
-
-
 def parse_args(argv=None):
     """The command-line flags; `argv` defaults to `sys.argv[1:]`."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
@@ -303,7 +288,7 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
-    print(environment())
+    print(describe())
     start = time.perf_counter()
     results = run_experiment(args.thetas, args.steps, args.batch_size, args.clip_value,
                              args.seed, args.log_every, args.d_learning_rate,
