@@ -18,6 +18,14 @@ from tfgan_losses.losses.acgan import acgan_discriminator_loss, acgan_generator_
 from tfgan_losses.training.gan_model import GANModel
 
 
+def _class_logits(outputs):
+    """The class logits of an ACGAN discriminator's `(logits, class_logits)` outputs."""
+    if not isinstance(outputs, (tuple, list)) or len(outputs) < 2:
+        raise ValueError("`aux_cond_generator_weight` / `aux_cond_discriminator_weight` need a "
+                         "discriminator that returns (logits, class_logits).")
+    return outputs[1]
+
+
 @keras.saving.register_keras_serializable(package="tfgan_losses")
 class ConditionalGANModel(GANModel):
     """`GANModel` whose networks are conditioned on one-hot class labels.
@@ -76,10 +84,10 @@ class ConditionalGANModel(GANModel):
         if not self.aux_cond_discriminator_weight:
             return 0.0
         return self.aux_cond_discriminator_weight * acgan_discriminator_loss(
-            real_outputs[1], generated_outputs[1], generator_inputs[1])
+            _class_logits(real_outputs), _class_logits(generated_outputs), generator_inputs[1])
 
     def generator_auxiliary_loss(self, generator_inputs, generated_outputs, labels):
         if not self.aux_cond_generator_weight:
             return 0.0
         return self.aux_cond_generator_weight * acgan_generator_loss(
-            generated_outputs[1], generator_inputs[1])
+            _class_logits(generated_outputs), generator_inputs[1])
