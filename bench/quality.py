@@ -38,6 +38,7 @@ import tensorflow as tf
 from absl import app, flags
 
 from models import mnist as mnist_networks
+import tfgan_losses
 from tfgan_losses import GANModel, export_generator
 from tfgan_losses import data
 from tfgan_losses.environment import describe
@@ -67,6 +68,15 @@ flags.DEFINE_integer("seed", 0, "Seed of weights, noise and data order.")
 flags.DEFINE_string("mnist_dir", None, "Folder of the MNIST .gz files (default "
                     f"${data.MNIST_DIR_ENV_VAR}; else TFDS downloads).")
 flags.DEFINE_string("output_dir", "out/quality", "Where to write the table and the plot.")
+flags.DEFINE_float("generator_learning_rate", 1e-3,
+                   "Adam learning rate of the generator (TF-GAN's example: 1e-3); "
+                   "not used by wasserstein_clip (RMSprop 5e-5).", lower_bound=0.0)
+flags.DEFINE_float("discriminator_learning_rate", 1e-4,
+                   "Adam learning rate of the discriminator (TF-GAN's example: 1e-4).",
+                   lower_bound=0.0)
+flags.DEFINE_float("label_smoothing", 0.25,
+                   "Real-label smoothing of the minimax/modified discriminator losses "
+                   "(TF-GAN's default 0.25).", lower_bound=0.0, upper_bound=1.0)
 flags.DEFINE_float("batch_norm_momentum", mnist_networks.BATCH_NORM_MOMENTUM,
                    "Momentum of the generator's batch-norm moving statistics (TF-GAN: 0.999).")
 flags.register_validator("losses", lambda names: set(names) <= set(CONFIGS),
@@ -81,10 +91,16 @@ def build_gan(config):
                    mnist_networks.unconditional_discriminator(),
                    discriminator_steps=config.get("discriminator_steps", 1), seed=FLAGS.seed)
     make_optimizer = config.get("optimizer")
+    adam = lambda learning_rate: keras.optimizers.Adam(learning_rate, beta_1=0.5)
     generator_loss, discriminator_loss = config["losses"]
+    discriminator_loss = tfgan_losses.get(discriminator_loss)
+    if "label_smoothing" in discriminator_loss.get_config():
+        discriminator_loss = type(discriminator_loss)(label_smoothing=FLAGS.label_smoothing)
     gan.compile(
-        generator_optimizer=make_optimizer() if make_optimizer else None,
-        discriminator_optimizer=make_optimizer() if make_optimizer else None,
+        generator_optimizer=(make_optimizer() if make_optimizer
+                             else adam(FLAGS.generator_learning_rate)),
+        discriminator_optimizer=(make_optimizer() if make_optimizer
+                                 else adam(FLAGS.discriminator_learning_rate)),
         generator_loss=generator_loss, discriminator_loss=discriminator_loss,
         gradient_penalty_weight=config.get("gradient_penalty_weight"))
     return gan
@@ -179,7 +195,9 @@ def main(argv):
     mnist_dir = data.resolve_mnist_dir(FLAGS.mnist_dir)
     header = (f"bench/quality.py: {FLAGS.max_steps} steps, batch {FLAGS.batch_size}, "
               f"{FLAGS.num_eval_images} images per evaluation, generator batch-norm momentum "
-              f"{FLAGS.batch_norm_momentum}; {describe()}")
+              f"{FLAGS.batch_norm_momentum}, Adam G {FLAGS.generator_learning_rate:g} / D "
+              f"{FLAGS.discriminator_learning_rate:g}, label smoothing {FLAGS.label_smoothing:g}; "
+              f"{describe()}")
     print(header, flush=True)
     test_images, _ = mnist_eval.load_mnist_test_split(mnist_dir)
     real_images = test_images[:FLAGS.num_eval_images]
