@@ -208,7 +208,8 @@ def main(argv):
     epochs = -(-FLAGS.max_number_of_steps // steps_per_epoch)
     if gan.global_step < FLAGS.max_number_of_steps:
         gan.fit(dataset, epochs=epochs, steps_per_epoch=steps_per_epoch,
-                initial_epoch=gan.global_step // steps_per_epoch, callbacks=callbacks)
+                initial_epoch=gan.global_step // steps_per_epoch, callbacks=callbacks,
+                shuffle=False)  # The dataset shuffles; Keras would warn that it cannot.
     else:
         summaries.set_model(gan)
         logging.info("Already at step %d of %d: nothing to train.", gan.global_step,
