@@ -22,11 +22,20 @@ from tfgan_losses.losses.cross_entropy import sigmoid_cross_entropy
 from tfgan_losses.losses.reduction import Reduction, check_compatible_shapes, to_float
 
 
-def _relativistic_logits(discriminator_real_outputs, discriminator_gen_outputs):
-    """Returns `(D(x_r) - mean D(x_f), D(x_f) - mean D(x_r))`."""
+def _relativistic_loss(discriminator_real_outputs, discriminator_gen_outputs, real_target,
+                       real_weights, generated_weights, reduction):
+    """Sigmoid cross-entropies of the relativistic logits `D(x_r) - mean D(x_f)` (target
+    `real_target`) and `D(x_f) - mean D(x_r)` (target `1 - real_target`), summed."""
     real, gen = to_float(discriminator_real_outputs), to_float(discriminator_gen_outputs)
     check_compatible_shapes(real, gen, "discriminator_real_outputs", "discriminator_gen_outputs")
-    return real - ops.mean(gen), gen - ops.mean(real)
+    real_logits, gen_logits = real - ops.mean(gen), gen - ops.mean(real)
+    loss_on_real = sigmoid_cross_entropy(
+        ops.full_like(real_logits, real_target), real_logits, real_weights, 0.0, reduction,
+        "real_weights")
+    loss_on_generated = sigmoid_cross_entropy(
+        ops.full_like(gen_logits, 1.0 - real_target), gen_logits, generated_weights, 0.0,
+        reduction, "generated_weights")
+    return loss_on_real + loss_on_generated
 
 
 def relativistic_discriminator_loss(
@@ -54,14 +63,9 @@ def relativistic_discriminator_loss(
       1.3862944  # equal outputs: 2 log 2
     """
     del scope
-    real_logits, gen_logits = _relativistic_logits(
-        discriminator_real_outputs, discriminator_gen_outputs)
-    loss_on_real = sigmoid_cross_entropy(
-        ops.ones_like(real_logits), real_logits, real_weights, 0.0, reduction, "real_weights")
-    loss_on_generated = sigmoid_cross_entropy(
-        ops.zeros_like(gen_logits), gen_logits, generated_weights, 0.0, reduction,
-        "generated_weights")
-    return loss_on_real + loss_on_generated
+    return _relativistic_loss(discriminator_real_outputs, discriminator_gen_outputs,
+                              1.0, real_weights, generated_weights,
+                              reduction)
 
 
 def relativistic_generator_loss(
@@ -86,11 +90,6 @@ def relativistic_generator_loss(
       1.3862944
     """
     del scope
-    real_logits, gen_logits = _relativistic_logits(
-        discriminator_real_outputs, discriminator_gen_outputs)
-    loss_on_real = sigmoid_cross_entropy(
-        ops.zeros_like(real_logits), real_logits, real_weights, 0.0, reduction, "real_weights")
-    loss_on_generated = sigmoid_cross_entropy(
-        ops.ones_like(gen_logits), gen_logits, generated_weights, 0.0, reduction,
-        "generated_weights")
-    return loss_on_real + loss_on_generated
+    return _relativistic_loss(discriminator_real_outputs, discriminator_gen_outputs,
+                              0.0, real_weights, generated_weights,
+                              reduction)

@@ -374,8 +374,9 @@ class GANModel(keras.Model):
                     seed=self.seed_generator, gradient_scale=_loss_scale(optimizer))
                 loss += self.gradient_penalty_weight * penalty
                 self.gradient_penalty_tracker.update_state(penalty)
-            if self.discriminator.losses:
-                loss += ops.sum(self.discriminator.losses)
+            regularization = self.discriminator.losses  # Recomputed on every access.
+            if regularization:
+                loss += ops.sum(regularization)
             scaled_loss = _scale_loss(optimizer, loss)
         _apply_gradients(optimizer, tape, scaled_loss, self.discriminator.trainable_variables)
         if self._discriminator_clip_value is not None:
@@ -395,8 +396,9 @@ class GANModel(keras.Model):
                            if needs_real else None)
             loss = self.generator_loss(real_logits, _adversarial_logits(generated_outputs))
             loss += self.generator_auxiliary_loss(generator_inputs, generated_outputs, labels)
-            if self.generator.losses:
-                loss += ops.sum(self.generator.losses)
+            regularization = self.generator.losses  # Recomputed on every access.
+            if regularization:
+                loss += ops.sum(regularization)
             scaled_loss = _scale_loss(optimizer, loss)
         _apply_gradients(optimizer, tape, scaled_loss, self.generator.trainable_variables)
         self.generator_loss_tracker.update_state(loss)
