@@ -5,8 +5,11 @@ r"""Scores a trained MNIST generator with the packaged MNIST classifier.
 
 Give exactly one of `--generator_dir` (a SavedModel written by
 `tfgan_losses.training.export.export_generator`, e.g. train.py's export) and
-`--checkpoint` (a `.keras` GAN model saved by train.py; its generator runs in
-inference mode). The script draws `--num_images` generator inputs, seeded by
+`--checkpoint` (a `.keras` GAN model saved by train.py; its generator is
+evaluated as train.py exports it: the moving average of its weights if the
+model keeps one, batch-norm statistics recomputed over
+`--batch_norm_recalibration_batches` batches of sampled inputs, inference
+mode). The script draws `--num_images` generator inputs, seeded by
 `--seed`, one per input of the generator, chosen by the input's name:
 
 * a name containing "label" or "categorical": uniform one-hot vectors (the
@@ -91,6 +94,10 @@ def define_flags():
     flags.DEFINE_integer("grid_size", 10, "Images per side of the grid.", lower_bound=1)
     flags.DEFINE_integer("batch_size", 500, "Images per generator call.", lower_bound=1)
     flags.DEFINE_integer("seed", 0, "Seed of the generator inputs and the real subset.")
+    flags.DEFINE_integer("batch_norm_recalibration_batches", 20,
+                         "--checkpoint only: batches of --batch_size sampled inputs over which "
+                         "the generator's batch-norm statistics are recomputed (as train.py "
+                         "does before export); 0 keeps the checkpoint's.", lower_bound=0)
 
     flags.register_multi_flags_validator(
         ["generator_dir", "checkpoint"],
@@ -186,9 +193,18 @@ def _import_gan_model_classes():
             logging.info("Not importing %s: %s", module, error)
 
 
-def load_checkpoint_generator(checkpoint):
-    """Loads a `.keras` GAN model; returns `(input_specs, generate_fn)` of its generator."""
+def load_checkpoint_generator(checkpoint, recalibration_batches=0, batch_size=500, seed=0):
+    """Loads a `.keras` GAN model; returns `(input_specs, generate_fn)` of its generator.
+
+    The generator holds the model's moving average of its weights, if it keeps
+    one, and, for `recalibration_batches` > 0, batch-norm statistics recomputed
+    over that many batches of `batch_size` inputs drawn by `sample_inputs`.
+    """
+    import contextlib
+
     import keras
+
+    from tfgan_losses.training.batch_norm import recalibrate_batch_norm
 
     _import_gan_model_classes()
     gan = keras.models.load_model(checkpoint, compile=False)
@@ -203,11 +219,24 @@ def load_checkpoint_generator(checkpoint):
         shapes = [tuple(tensor.shape[1:]) for tensor in generator.inputs]
     input_specs = [(name, _static_shape(name, shape)) for name, shape in zip(names, shapes)]
 
-    def generate(inputs):
+    def model_inputs(inputs):
         values = [inputs[name] for name in names]
-        images = generator(values[0] if len(values) == 1 else values, training=False)
+        return values[0] if len(values) == 1 else values
+
+    averaged = contextlib.ExitStack()  # Holds the average in place while `generate` lives.
+    if hasattr(gan, "generator_average"):
+        averaged.enter_context(gan.generator_average())
+    if recalibration_batches:
+        rng = np.random.default_rng(seed + 1)
+        recalibrate_batch_norm(generator, (
+            model_inputs(sample_inputs(input_specs, batch_size, rng))
+            for _ in range(recalibration_batches)))
+
+    def generate(inputs):
+        images = generator(model_inputs(inputs), training=False)
         return keras.ops.convert_to_numpy(keras.ops.cast(images, "float32"))
 
+    generate.keepalive = averaged
     return input_specs, generate
 
 
@@ -288,7 +317,9 @@ def main(argv):
     if FLAGS.generator_dir:
         input_specs, generate = load_exported_generator(FLAGS.generator_dir)
     else:
-        input_specs, generate = load_checkpoint_generator(FLAGS.checkpoint)
+        input_specs, generate = load_checkpoint_generator(
+            FLAGS.checkpoint, FLAGS.batch_norm_recalibration_batches, FLAGS.batch_size,
+            FLAGS.seed)
     logging.info("Generator inputs: %s", input_specs)
     rng = np.random.default_rng(FLAGS.seed)
     generated, generator_inputs = generate_images(input_specs, generate, FLAGS.num_images,

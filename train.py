@@ -14,11 +14,14 @@ writes under `--train_log_dir`:
   noise generator state), saved every `--save_interval_steps`; running the
   same command again resumes from it;
 * TensorBoard scalars and image grids (`tensorboard --logdir <train_log_dir>`);
-* `samples.png`: a `--grid_size`^2 grid of samples from the final generator in
-  inference mode;
+* `samples.png`: a `--grid_size`^2 grid of samples from the exported generator;
 
-and exports the generator as a SavedModel to `--export_dir`. Invalid flags
-stop the program with a message before any work is done.
+and exports the generator as a SavedModel to `--export_dir`. The samples and
+the export are what users get: the generator's moving average of weights
+(`--generator_ema_decay`) with batch-norm statistics recomputed for those
+weights (`--batch_norm_recalibration_batches`); the checkpoint keeps the
+training state (last weights, the average beside them). Invalid flags stop
+the program with a message before any work is done.
 """
 
 import os
@@ -32,6 +35,7 @@ from models import mnist as mnist_networks
 from tfgan_losses import LOSS_CLASSES
 from tfgan_losses import data
 from tfgan_losses.training import callbacks as gan_callbacks
+from tfgan_losses.training.batch_norm import recalibrate_batch_norm
 from tfgan_losses.training.export import export_generator
 from tfgan_losses.training.conditional import ConditionalGANModel
 from tfgan_losses.training.gan_model import GANModel
@@ -41,6 +45,8 @@ from tfgan_losses.training.infogan import InfoGANModel
 _ADVERSARIAL_LOSSES = [name for name in LOSS_CLASSES if not name.startswith("acgan")]
 _GENERATOR_LOSSES = sorted(name for name in _ADVERSARIAL_LOSSES if "generator" in name)
 _DISCRIMINATOR_LOSSES = sorted(name for name in _ADVERSARIAL_LOSSES if "discriminator" in name)
+
+RECALIBRATION_BATCH_SIZE = 500
 
 FLAGS = flags.FLAGS
 flags.DEFINE_enum("gan_type", "unconditional", ["unconditional", "conditional", "infogan"],
@@ -72,6 +78,14 @@ flags.DEFINE_float("generator_learning_rate", 1e-3, "Adam learning rate of the g
                    lower_bound=0.0)
 flags.DEFINE_float("discriminator_learning_rate", 1e-4,
                    "Adam learning rate of the discriminator.", lower_bound=0.0)
+flags.DEFINE_float("generator_ema_decay", 0.999,
+                   "Decay of the moving average of the generator's weights that is sampled "
+                   "and exported; 0 exports the last weights (TF-GAN's example).",
+                   lower_bound=0.0, upper_bound=0.9999)
+flags.DEFINE_integer("batch_norm_recalibration_batches", 20,
+                     f"Batches of {RECALIBRATION_BATCH_SIZE} generator inputs over which the "
+                     "generator's batch-norm statistics are recomputed before sampling and "
+                     "export; 0 keeps the moving statistics of training.", lower_bound=0)
 flags.DEFINE_integer("seed", 0, "Seed of the noise, the data order and the initial weights.")
 flags.DEFINE_string("mnist_dir", None,
                     "Folder holding the four original MNIST .gz files, to build the dataset "
@@ -105,7 +119,8 @@ def build_gan():
     """Builds and compiles a fresh GAN model of `--gan_type` from the flags."""
     keras.utils.set_random_seed(FLAGS.seed)
     common = dict(discriminator_steps=FLAGS.discriminator_steps,
-                  generator_steps=FLAGS.generator_steps, seed=FLAGS.seed)
+                  generator_steps=FLAGS.generator_steps, seed=FLAGS.seed,
+                  generator_ema_decay=FLAGS.generator_ema_decay or None)
     if FLAGS.gan_type == "conditional":
         gan = ConditionalGANModel(
             mnist_networks.conditional_generator(FLAGS.noise_dims, data.NUM_CLASSES),
@@ -130,7 +145,8 @@ def build_gan():
 
 
 def grid_inputs(gan, count, seed):
-    """Fixed generator inputs for image grids: noise, plus labels or codes cycling 0..9."""
+    """Generator inputs for image grids and batch-norm recalibration: noise, plus labels
+    or categorical codes cycling 0..9 (uniform classes)."""
     rng = np.random.default_rng(seed)
     noise = rng.standard_normal((count,) + gan.noise_shape).astype(np.float32)
     if isinstance(gan, ConditionalGANModel):
@@ -216,8 +232,13 @@ def main(argv):
                      FLAGS.max_number_of_steps)
 
     samples_path = os.path.join(log_dir, "samples.png")
-    tf.io.write_file(samples_path, tf.io.encode_png(summaries.sample_grid()))
-    export_generator(gan.generator, export_dir)
+    with gan.generator_average():  # The last weights without a moving average.
+        if FLAGS.batch_norm_recalibration_batches:
+            recalibrate_batch_norm(gan.generator, (
+                grid_inputs(gan, RECALIBRATION_BATCH_SIZE, FLAGS.seed + 1 + batch)
+                for batch in range(FLAGS.batch_norm_recalibration_batches)))
+        tf.io.write_file(samples_path, tf.io.encode_png(summaries.sample_grid()))
+        export_generator(gan.generator, export_dir)
     logging.info("Step %d. Samples: %s. Generator exported to %s.", gan.global_step,
                  samples_path, export_dir)
 

@@ -11,13 +11,17 @@ Trains TF-GAN's unconditional MNIST networks (`models/mnist.py`) with each of
 * `least_squares`: LSGAN losses;
 
 on real MNIST at batch 32, and every `--eval_every` steps measures, on
-`--num_eval_images` generated images from the generator in inference mode
-(batch-norm moving statistics, what the exported SavedModel computes), the
+`--num_eval_images` generated images from the generator as it is exported
+(the moving average of its weights, `--generator_ema_decay`, with batch-norm
+statistics recomputed for those weights over
+`--batch_norm_recalibration_batches` batches of 500, in inference mode), the
 MNIST score (classifier score of the packaged classifier; real test images
 score about 9.78) and the Fréchet distance to as many real test images. The
 last evaluation of each loss runs on the exported SavedModel itself. Writes
 `results.csv`, `results.md` and `quality.png` (quality against steps and
-against training wall-clock time) to `--output_dir`.
+against training wall-clock time) to `--output_dir`, and for each loss its
+exported generator (`<loss>/generator`, for `eval.py --generator_dir`) and a
+10x10 grid of its evaluated samples (`<loss>/samples.png`).
 
     python bench/quality.py --mnist_dir=../shared/data/mnist
     python bench/quality.py --losses=modified,wasserstein_gp --max_steps=2000 --eval_every=500
@@ -29,20 +33,23 @@ steps at batch 32.
 
 import csv
 import os
-import tempfile
+import sys
 import time
+from pathlib import Path
 
 import keras
 import numpy as np
 import tensorflow as tf
 from absl import app, flags
 
-from models import mnist as mnist_networks
-import tfgan_losses
-from tfgan_losses import GANModel, export_generator
-from tfgan_losses import data
-from tfgan_losses.environment import describe
-from tfgan_losses.eval import mnist as mnist_eval
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # Run from anywhere.
+from models import mnist as mnist_networks  # noqa: E402
+import tfgan_losses  # noqa: E402
+from tfgan_losses import GANModel, export_generator, recalibrate_batch_norm  # noqa: E402
+from tfgan_losses import data  # noqa: E402
+from tfgan_losses.environment import describe  # noqa: E402
+from tfgan_losses.eval import mnist as mnist_eval  # noqa: E402
+from tfgan_losses.eval.image_grid import write_image_grid_png  # noqa: E402
 
 CONFIGS = {
     "minimax": dict(losses=("minimax_generator_loss", "minimax_discriminator_loss")),
@@ -79,6 +86,13 @@ flags.DEFINE_float("label_smoothing", 0.25,
                    "(TF-GAN's default 0.25).", lower_bound=0.0, upper_bound=1.0)
 flags.DEFINE_float("batch_norm_momentum", mnist_networks.BATCH_NORM_MOMENTUM,
                    "Momentum of the generator's batch-norm moving statistics (TF-GAN: 0.999).")
+flags.DEFINE_float("generator_ema_decay", 0.999,
+                   "Decay of the generator's weight average that is evaluated and exported; "
+                   "0 evaluates the last weights.", lower_bound=0.0, upper_bound=0.9999)
+flags.DEFINE_integer("batch_norm_recalibration_batches", 20,
+                     "Batches of 500 noise vectors over which the generator's batch-norm "
+                     "statistics are recomputed before each evaluation; 0 evaluates with the "
+                     "moving statistics of training.", lower_bound=0)
 flags.register_validator("losses", lambda names: set(names) <= set(CONFIGS),
                          message=f"--losses must be a subset of {list(CONFIGS)}.")
 
@@ -89,7 +103,8 @@ def build_gan(config):
     gan = GANModel(mnist_networks.unconditional_generator(
                        64, batch_norm_momentum=FLAGS.batch_norm_momentum),
                    mnist_networks.unconditional_discriminator(),
-                   discriminator_steps=config.get("discriminator_steps", 1), seed=FLAGS.seed)
+                   discriminator_steps=config.get("discriminator_steps", 1), seed=FLAGS.seed,
+                   generator_ema_decay=FLAGS.generator_ema_decay or None)
     make_optimizer = config.get("optimizer")
     adam = lambda learning_rate: keras.optimizers.Adam(learning_rate, beta_1=0.5)
     generator_loss, discriminator_loss = config["losses"]
@@ -126,16 +141,25 @@ def run_config(name, config, real_images, real_score, eval_noise, mnist_dir):
     # Same effect as the ClipWeights callback, installed once for all fit calls.
     gan.discriminator_clip_value = config.get("clip")
     inference = lambda noise: gan.generator(noise, training=False)
+    rng = np.random.default_rng(FLAGS.seed + 2)
     rows, train_seconds, step = [], 0.0, 0
     while True:
         final = step >= FLAGS.max_steps
-        if final:  # Evaluate what users get: the exported SavedModel.
-            export_dir = os.path.join(tempfile.mkdtemp(), "generator")
-            export_generator(gan.generator, export_dir)
-            serve = tf.saved_model.load(export_dir).signatures["serving_default"]
-            images = generate(lambda noise: serve(noise=tf.constant(noise))["images"], eval_noise)
-        else:
-            images = generate(inference, eval_noise)
+        with gan.generator_average():  # Evaluate what users get, as exported.
+            if FLAGS.batch_norm_recalibration_batches:
+                recalibrate_batch_norm(gan.generator, (
+                    rng.standard_normal((500,) + gan.noise_shape).astype(np.float32)
+                    for _ in range(FLAGS.batch_norm_recalibration_batches)))
+            if final:  # The last evaluation runs the exported SavedModel itself.
+                export_dir = os.path.join(FLAGS.output_dir, name, "generator")
+                export_generator(gan.generator, export_dir)
+                serve = tf.saved_model.load(export_dir).signatures["serving_default"]
+                images = generate(lambda noise: serve(noise=tf.constant(noise))["images"],
+                                  eval_noise)
+                write_image_grid_png(images[:100], 10,
+                                     os.path.join(FLAGS.output_dir, name, "samples.png"))
+            else:
+                images = generate(inference, eval_noise)
         row = {"loss": name, "step": step, "train_seconds": round(train_seconds, 1),
                **evaluate(images, real_images, real_score)}
         print(" ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
@@ -196,7 +220,9 @@ def main(argv):
     header = (f"bench/quality.py: {FLAGS.max_steps} steps, batch {FLAGS.batch_size}, "
               f"{FLAGS.num_eval_images} images per evaluation, generator batch-norm momentum "
               f"{FLAGS.batch_norm_momentum}, Adam G {FLAGS.generator_learning_rate:g} / D "
-              f"{FLAGS.discriminator_learning_rate:g}, label smoothing {FLAGS.label_smoothing:g}; "
+              f"{FLAGS.discriminator_learning_rate:g}, label smoothing {FLAGS.label_smoothing:g}, "
+              f"generator EMA decay {FLAGS.generator_ema_decay:g}, batch-norm recalibration "
+              f"batches {FLAGS.batch_norm_recalibration_batches}; "
               f"{describe()}")
     print(header, flush=True)
     test_images, _ = mnist_eval.load_mnist_test_split(mnist_dir)

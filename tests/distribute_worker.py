@@ -22,6 +22,7 @@ IMAGE_SHAPE = (8, 8, 1)
 PER_REPLICA = 4   # Examples per replica per discriminator update.
 STEPS = 2         # Train steps per mirrored `fit`.
 MULTI_WORKER_STEPS = 3
+MULTI_WORKER_EMA_DECAY = 0.5  # The generator's moving average is kept in sync too.
 
 LOSSES = {
     "plain": dict(generator_loss="modified_generator_loss",
@@ -157,7 +158,8 @@ def _mirrored_run(strategy, loss, discriminator_steps, optimizer, data, global_b
                             dict(LOSSES[loss], **optimizers(optimizer)), noise_log=noise_log)
         else:
             keras.utils.set_random_seed(0)
-            gan = recording_gan_class()(*mnist_tiny_networks(), seed=0, noise_log=noise_log)
+            gan = recording_gan_class()(*mnist_tiny_networks(), seed=0, noise_log=noise_log,
+                                        generator_ema_decay=0.999)
             gan.compile(**LOSSES[loss], **optimizers(optimizer))
     dataset = tf.data.Dataset.from_tensor_slices(data).batch(global_batch, drop_remainder=True)
     callbacks = [ClipWeights(CLIP_VALUE)] if loss == "clip" else []
@@ -212,7 +214,8 @@ def _multi_worker_fit(strategy, gan_class):
     import hashlib
     global_batch = PER_REPLICA * strategy.num_replicas_in_sync
     with strategy.scope():
-        gan = build_gan(gan_class, compile_kwargs=LOSSES["gradient_penalty"])
+        gan = build_gan(gan_class, compile_kwargs=LOSSES["gradient_penalty"],
+                        generator_ema_decay=MULTI_WORKER_EMA_DECAY)
     try:
         history = gan.fit(multi_worker_dataset(global_batch), epochs=1, verbose=0)
     except Exception as error:  # pylint: disable=broad-except

@@ -166,11 +166,14 @@ def test_mirrored_weights_moved_away_from_their_initial_values(mirrored_results)
 
 
 def test_mirrored_step_with_tf_gan_mnist_networks_equals_single_device_step(mirrored_results):
-    """Batch norm, spectral norm and weight decay, one step with the gradient penalty."""
+    """Batch norm, spectral norm and weight decay, one step with the gradient penalty,
+    and the generator's moving average."""
     run = mirrored_results["runs"]["mnist_tiny"]
     single, mirrored = run["single"], run["mirrored"]
     assert single["iterations"] == mirrored["iterations"] == [1, 1]
-    # All weights: also the batch-norm moving statistics and spectral-norm vectors.
+    assert any("generator_ema" in path for path in mirrored["weight_paths"])
+    # All weights: also the batch-norm moving statistics, spectral-norm vectors
+    # and the generator's moving average.
     for path, expected, actual in zip(single["weight_paths"], single["weights"],
                                       mirrored["weights"]):
         np.testing.assert_allclose(actual, expected, rtol=0, atol=1e-5, err_msg=path)
@@ -219,7 +222,8 @@ def multi_worker_results():
 def _single_device_reference():
     """The multi-worker run's training on one device, on the same global batches."""
     global_batch = 2 * worker.PER_REPLICA
-    gan = worker.build_gan(compile_kwargs=worker.LOSSES["gradient_penalty"])
+    gan = worker.build_gan(compile_kwargs=worker.LOSSES["gradient_penalty"],
+                           generator_ema_decay=worker.MULTI_WORKER_EMA_DECAY)
     history = gan.fit(worker.multi_worker_dataset(global_batch), epochs=1, verbose=0)
     return worker.flat_weights(gan), history.history
 

@@ -321,7 +321,7 @@ def _tiny_tfgan_gan():
     keras.utils.set_random_seed(5)
     gan = GANModel(mnist_networks.unconditional_generator(8, **mnist_networks.TINY_SIZES),
                    mnist_networks.unconditional_discriminator(**mnist_networks.TINY_SIZES),
-                   discriminator_steps=2, seed=5)
+                   discriminator_steps=2, seed=5, generator_ema_decay=0.9)
     gan.compile(
         generator_optimizer=keras.optimizers.Adam(2e-3, beta_1=0.3),
         discriminator_optimizer=keras.optimizers.RMSprop(5e-4, rho=0.8),
@@ -351,6 +351,7 @@ def saved_gan(mnist_images, tmp_path_factory):
                [v.numpy() for v in getattr(gan, name).variables])
         for name in ("generator_optimizer", "discriminator_optimizer")}
     saved.seed_state = gan.seed_generator.state.numpy()
+    saved.generator_averages = [v.numpy() for v in gan._generator_averages]
     saved.losses = {name: (type(getattr(gan, name)), getattr(gan, name).get_config())
                     for name in ("generator_loss", "discriminator_loss")}
     saved.compile_config = gan.get_compile_config()
@@ -373,6 +374,9 @@ def test_keras_file_restores_networks_optimizers_and_compile_config(saved_gan):
     assert type(loaded) is GANModel
     assert (loaded.discriminator_steps, loaded.generator_steps) == (2, 1)
     assert loaded.noise_shape == (8,) and loaded.seed == 5
+    assert loaded.generator_ema_decay == 0.9
+    _assert_equal_arrays(saved_gan.generator_averages,
+                         [v.numpy() for v in loaded._generator_averages])
     # Networks, trainable and not (batch-norm statistics, spectral-norm vectors).
     _assert_equal_arrays(saved_gan.generator_weights, snapshot(loaded.generator))
     _assert_equal_arrays(saved_gan.discriminator_weights, snapshot(loaded.discriminator))

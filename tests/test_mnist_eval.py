@@ -208,6 +208,34 @@ def test_eval_functions_score_a_checkpoint_generator(tmp_path, eval_module, test
     _check_png(tmp_path / "grid.png", 4)
 
 
+def test_checkpoint_generator_is_evaluated_as_exported(tmp_path, eval_module):
+    """The checkpoint's weight average is swapped in and its batch norm recalibrated."""
+    keras.utils.set_random_seed(0)
+    noise = keras.Input((NOISE_DIMS,), name="noise")
+    hidden = keras.layers.BatchNormalization()(keras.layers.Dense(8)(noise))
+    images = keras.layers.Reshape((28, 28, 1))(
+        keras.layers.Dense(28 * 28, activation="tanh")(hidden))
+    discriminator = keras.Sequential([keras.Input((28, 28, 1)), keras.layers.Flatten(),
+                                      keras.layers.Dense(1)])
+    gan = GANModel(keras.Model(noise, images), discriminator, seed=0, generator_ema_decay=0.5)
+    gan.compile(generator_optimizer="sgd", discriminator_optimizer="sgd")
+    data = np.random.default_rng(1).uniform(-1, 1, (64, 28, 28, 1)).astype(np.float32)
+    gan.fit(data, batch_size=16, epochs=1, verbose=0)
+    gan.save(tmp_path / "checkpoint.keras")
+    inputs = {"noise": np.random.default_rng(2).normal(size=(6, NOISE_DIMS)).astype(np.float32)}
+    last = gan.generator(inputs["noise"], training=False).numpy()
+    with gan.generator_average():
+        averaged = gan.generator(inputs["noise"], training=False).numpy()
+    assert np.abs(averaged - last).max() > 1e-4
+
+    _, generate = eval_module.load_checkpoint_generator(str(tmp_path / "checkpoint.keras"))
+    np.testing.assert_allclose(generate(inputs), averaged, atol=1e-6)
+    _, generate = eval_module.load_checkpoint_generator(
+        str(tmp_path / "checkpoint.keras"), recalibration_batches=2, batch_size=50)
+    recalibrated = generate(inputs)
+    assert np.abs(recalibrated - averaged).max() > 1e-4
+
+
 @pytest.mark.parametrize("args, message", [
     ([], "give exactly one of --generator_dir"),
     (["--generator_dir=a", "--checkpoint=b.keras"], "give exactly one of --generator_dir"),

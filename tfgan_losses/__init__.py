@@ -15,6 +15,7 @@ from tfgan_losses.losses import *  # noqa: F401,F403  (the public loss API)
 from tfgan_losses.losses import __all__ as _losses_all
 from tfgan_losses.training.callbacks import (
     ClipWeights, GANCheckpoint, GANSummaries, StopAtStep, TerminateOnNonFinite)
+from tfgan_losses.training.batch_norm import recalibrate_batch_norm
 from tfgan_losses.training.conditional import ConditionalGANModel
 from tfgan_losses.training.export import export_generator
 from tfgan_losses.training.gan_model import GANModel
@@ -23,5 +24,5 @@ from tfgan_losses.training.infogan import InfoGANModel
 __version__ = "0.1.0"
 __all__ = list(_losses_all) + [
     "GANModel", "ConditionalGANModel", "InfoGANModel", "ClipWeights", "TerminateOnNonFinite",
-    "GANCheckpoint", "GANSummaries", "StopAtStep", "export_generator",
+    "GANCheckpoint", "GANSummaries", "StopAtStep", "export_generator", "recalibrate_batch_norm",
 ]
