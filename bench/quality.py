@@ -34,6 +34,7 @@ steps at batch 32.
 import csv
 import os
 import sys
+import textwrap
 import time
 from pathlib import Path
 
@@ -209,7 +210,7 @@ def write_outputs(rows, real_score, header):
         axes[0, column].set(xlabel=label, ylabel="MNIST score / real score")
         axes[1, column].set(xlabel=label, ylabel="Fréchet distance (logits)", yscale="log")
     axes[0, 0].legend()
-    figure.suptitle(header, fontsize=8)
+    figure.suptitle(textwrap.fill(header, 200), fontsize=8)
     figure.tight_layout()
     figure.savefig(os.path.join(FLAGS.output_dir, "quality.png"), dpi=120)
 
