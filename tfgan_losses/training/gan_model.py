@@ -125,7 +125,8 @@ class GANModel(keras.Model):
       **kwargs: Passed to `keras.Model` (e.g. `name`).
 
     Raises:
-      ValueError: For steps < 1 or a generator without a known input shape.
+      ValueError: For steps < 1, a `generator_ema_decay` outside (0, 1) or a
+        generator without a known input shape.
 
     Example:
       >>> gan = GANModel(generator, discriminator, discriminator_steps=5)
@@ -174,7 +175,8 @@ class GANModel(keras.Model):
         """A non-trainable copy of `variable` that holds its moving average."""
         average = self.add_weight(
             shape=variable.shape, dtype=variable.dtype, trainable=False,
-            name="generator_ema_" + variable.name, aggregation="only_first_replica")
+            name="generator_ema_" + variable.path.replace("/", "_"),
+            aggregation="only_first_replica")
         average.assign(variable)
         return average
 
