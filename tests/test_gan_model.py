@@ -247,6 +247,20 @@ def test_clip_weights_restores_the_previous_setting_and_the_train_function(mnist
     assert np.all(max_abs <= np.float32(0.5)) and np.all(max_abs > CLIP), max_abs
 
 
+class _RaiseAfterFirstBatch(keras.callbacks.Callback):
+    def on_train_batch_end(self, batch, logs=None):
+        raise RuntimeError("interrupted")
+
+
+def test_clip_weights_is_removed_when_fit_raises(mnist_images):
+    gan = dense_gan()
+    gan.compile()
+    with pytest.raises(RuntimeError, match="interrupted"):
+        gan.fit(batches(mnist_images[:2 * SLICE], SLICE), epochs=1, verbose=0,
+                callbacks=[ClipWeights(CLIP), _RaiseAfterFirstBatch()])
+    assert gan.discriminator_clip_value is None  # Keras ran no on_train_end.
+
+
 @pytest.mark.parametrize("clip_value", [-1, 0, -0.01, float("nan"), "0.01", None])
 def test_clip_weights_rejects_non_positive_values(clip_value):
     with pytest.raises(ValueError, match="clip_value"):

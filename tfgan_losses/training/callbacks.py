@@ -21,7 +21,8 @@ class ClipWeights(keras.callbacks.Callback):
     the step: at the start of `fit` it sets `model.discriminator_clip_value`,
     which makes `GANModel.train_step` clip after every discriminator update, and
     rebuilds the train function; at the end of `fit` it restores the previous
-    value.
+    value (and `GANModel.fit` restores it when training raises, where Keras
+    calls no `on_train_end`).
 
     Args:
       clip_value: Bound c > 0; WGAN's default is 0.01.

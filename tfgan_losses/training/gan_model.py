@@ -303,6 +303,20 @@ class GANModel(keras.Model):
             self._discriminator_clip_value = value
             self.train_function = None
 
+    def fit(self, *args, **kwargs):
+        """`keras.Model.fit`, which also undoes `ClipWeights` when training raises.
+
+        Keras calls no `on_train_end` when `fit` raises (`TerminateOnNonFinite`,
+        Ctrl-C), so the clip that `ClipWeights` installed would stay on the
+        model for later `fit` calls; the clip value from before `fit` is put back.
+        """
+        clip_value = self._discriminator_clip_value
+        try:
+            return super().fit(*args, **kwargs)
+        except BaseException:
+            self.discriminator_clip_value = clip_value
+            raise
+
     def _clip_discriminator_weights(self):
         c = self._discriminator_clip_value
         for variable in self.discriminator.trainable_variables:
