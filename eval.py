@@ -182,11 +182,11 @@ def load_exported_generator(generator_dir):
 
 
 def _import_gan_model_classes():
-    """Registers the GAN model classes that a checkpoint may hold."""
+    """Registers the GAN model classes and network layers that a checkpoint may hold."""
     import importlib
 
     for module in ("tfgan_losses.training.gan_model", "tfgan_losses.training.conditional",
-                   "tfgan_losses.training.infogan", "models.conditioning"):
+                   "tfgan_losses.training.infogan", "models"):
         try:
             importlib.import_module(module)
         except ImportError as error:  # Optional model families.

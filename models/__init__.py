@@ -11,9 +11,11 @@ from models.mnist import (
     unconditional_discriminator,
     unconditional_generator,
 )
+from models.spectral_normalization import SpectralNormalization
 
 __all__ = [
     "OneHotConditioning",
+    "SpectralNormalization",
     "TINY_SIZES",
     "WEIGHT_DECAY",
     "conditional_discriminator",

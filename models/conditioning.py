@@ -9,6 +9,8 @@ to the size of the features, and added to them.
 
 import keras
 
+from models.spectral_normalization import SpectralNormalization
+
 
 @keras.saving.register_keras_serializable(package="models")
 class OneHotConditioning(keras.layers.Layer):
@@ -62,8 +64,7 @@ class OneHotConditioning(keras.layers.Layer):
                 )
         projection = keras.layers.Dense(features_shape[-1], name="projection")
         if self.spectral_norm:
-            projection = keras.layers.SpectralNormalization(projection,
-                                                            name="spectral_norm_projection")
+            projection = SpectralNormalization(projection, name="spectral_norm_projection")
         self.projection = projection
         self.embedding.build(labels_shape)
         self.projection.build((None, self.embedding_size))

@@ -22,9 +22,6 @@ Differences from TF-GAN:
 
 * Batch normalisation follows Keras's `training` flag; TF-GAN's
   discriminator always normalises with batch statistics.
-* Spectral normalisation uses `keras.layers.SpectralNormalization`, which
-  rescales the kernel variable in place during training calls, where TF-GAN
-  re-parametrises the kernel (the gradient flows through the normalisation).
 * The InfoGAN generator takes the categorical code one-hot, not as class ids.
 """
 
@@ -32,6 +29,7 @@ import keras
 from keras import layers
 
 from models.conditioning import OneHotConditioning
+from models.spectral_normalization import SpectralNormalization
 
 WEIGHT_DECAY = 2.5e-5
 """TF-GAN's L2 weight decay, applied to the kernels as `keras.regularizers.L2`."""
@@ -120,7 +118,7 @@ def _discriminator_body(images, *, hidden_units, base_filters, weight_decay, spe
     regularizer = keras.regularizers.L2(weight_decay)
 
     def maybe_normalised(layer):
-        return layers.SpectralNormalization(layer) if spectral_norm else layer
+        return SpectralNormalization(layer) if spectral_norm else layer
 
     net = images
     for filters in (base_filters, 2 * base_filters):

@@ -1,0 +1,108 @@
+"""Spectral normalisation as TF-GAN computes it: a re-parametrised kernel.
+
+Keras port of `tfgan.features.spectral_normalize` /
+`spectral_normalization_custom_getter`
+(https://github.com/tensorflow/gan/blob/master/tensorflow_gan/python/features/spectral_normalization.py),
+from "Spectral Normalization for Generative Adversarial Networks"
+(https://arxiv.org/abs/1802.05957).
+
+The wrapped layer computes with `W / sigma(W)`, where `sigma(W)` is the
+largest singular value of the kernel reshaped to a matrix `W` of shape
+[-1, output_size], estimated by one round of power iteration per training
+call from a stored vector `u` (one entry per row of `W`):
+
+    v = normalize(W^T u),  u' = normalize(W v),  sigma = u'^T W v
+
+with `u'` and `v` held constant for the gradient (`stop_gradient`), so that
+the gradient flows through `sigma` into `W`, as in the paper and TF-GAN.
+
+`keras.layers.SpectralNormalization` differs: it *assigns* `W / sigma` to the
+kernel variable before each training call, so the optimiser steps on the
+normalised kernel and no gradient flows through `sigma`; under a mixed
+precision policy it also stores the kernel rounded to the compute dtype.
+"""
+
+import math
+
+import keras
+from keras import layers, ops
+
+_EPSILON = 1e-12  # TF's l2_normalize epsilon (on the squared norm).
+
+
+def _l2_normalize(vector):
+    return vector * ops.rsqrt(ops.maximum(ops.sum(ops.square(vector)), _EPSILON))
+
+
+@keras.saving.register_keras_serializable(package="models")
+class SpectralNormalization(layers.Wrapper):
+    """Wraps a `Dense` or convolution layer to compute with its spectrally normalised kernel.
+
+    `outputs = activation(linear(inputs, W) / sigma(W) + bias)`, which equals
+    the wrapped layer applied with the kernel `W / sigma(W)`. Dividing the
+    linear output rather than the kernel saves a pass over the kernel on each
+    call. In training calls `u` advances one power-iteration round (TF-GAN
+    updates it on every use); in inference calls it stays fixed. `sigma` is
+    computed in float32 from the float32 kernel, also under mixed precision.
+
+    Args:
+      layer: A `keras.layers.Dense` or `keras.layers.Conv1D/2D/3D` (not a
+        transposed convolution).
+      **kwargs: Base `keras.layers.Layer` arguments, such as `name`.
+
+    Example:
+
+      dense = SpectralNormalization(keras.layers.Dense(1024))
+      features = dense(inputs, training=True)  # [batch, 1024]
+    """
+
+    def __init__(self, layer, **kwargs):
+        supported = isinstance(layer, layers.Dense) or (
+            hasattr(layer, "convolution_op") and not isinstance(layer, layers.Conv2DTranspose))
+        if not supported:
+            raise TypeError("SpectralNormalization wraps a keras.layers.Dense or Conv1D/2D/3D "
+                            f"layer, got {type(layer).__name__}.")
+        # Variables are read in float32 (sigma in full precision) and cast for
+        # the linear map explicitly.
+        super().__init__(layer, autocast=False, **kwargs)
+
+    def build(self, input_shape):
+        super().build(input_shape)
+        self.vector_u = self.add_weight(
+            shape=(1, math.prod(self.layer.kernel.shape[:-1])),
+            initializer=keras.initializers.RandomNormal(stddev=1.0),
+            trainable=False, name="vector_u", aggregation="only_first_replica")
+
+    def spectral_norm(self, training=False):
+        """Power-iteration estimate of the kernel's largest singular value (float32 scalar).
+
+        With `training`, also stores the advanced `u` vector.
+        """
+        matrix = ops.reshape(self.layer.kernel, (-1, self.layer.kernel.shape[-1]))
+        # Row vectors: u [1, rows], v [1, columns]. `matrix_v` (W v) serves both the
+        # new u and sigma = u'^T W v, so the kernel is read twice, not three times.
+        vector_v = ops.stop_gradient(_l2_normalize(ops.matmul(self.vector_u, matrix)))
+        matrix_v = ops.matmul(vector_v, ops.transpose(matrix))
+        vector_u = ops.stop_gradient(_l2_normalize(matrix_v))
+        if training:
+            self.vector_u.assign(vector_u)
+        return ops.sum(vector_u * matrix_v)
+
+    def call(self, inputs, training=False):
+        sigma = self.spectral_norm(training)
+        inputs = ops.cast(inputs, self.compute_dtype)  # Not autocast: see __init__.
+        kernel = ops.cast(self.layer.kernel, self.compute_dtype)
+        if isinstance(self.layer, layers.Dense):
+            outputs = ops.matmul(inputs, kernel)
+        else:
+            outputs = self.layer.convolution_op(inputs, kernel)
+        outputs = outputs * ops.cast(1.0 / sigma, self.compute_dtype)
+        if self.layer.use_bias:
+            bias = ops.cast(self.layer.bias, self.compute_dtype)
+            if getattr(self.layer, "data_format", None) == "channels_first":
+                bias = ops.reshape(bias, (-1,) + (1,) * (len(outputs.shape) - 2))
+            outputs = outputs + bias
+        return self.layer.activation(outputs) if self.layer.activation else outputs
+
+    def compute_output_shape(self, input_shape):
+        return self.layer.compute_output_shape(input_shape)

@@ -1,0 +1,147 @@
+"""Tests for models.SpectralNormalization against numpy: TF-GAN's re-parametrised kernel."""
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from models import SpectralNormalization
+
+
+def _normalize(vector):
+    return vector / np.sqrt(max(np.sum(vector**2), 1e-12))
+
+
+def _power_iteration(matrix, u):
+    """One round of TF-GAN's power iteration (column vectors, as TF-GAN): (sigma, new u)."""
+    v = _normalize(matrix.T @ u.T)
+    new_u = _normalize(matrix @ v)
+    return float((new_u.T @ matrix @ v)[0, 0]), new_u.T
+
+
+def _inputs(shape, seed=0):
+    return np.random.default_rng(seed).normal(size=shape).astype(np.float32)
+
+
+def _dense_wrapper(units=5, input_size=7, **dense_kwargs):
+    wrapper = SpectralNormalization(keras.layers.Dense(units, **dense_kwargs))
+    wrapper.build((None, input_size))
+    if wrapper.layer.use_bias:
+        wrapper.layer.bias.assign(np.random.default_rng(1).normal(size=units).astype(np.float32))
+    return wrapper
+
+
+@pytest.mark.parametrize("training", [True, False])
+def test_dense_computes_with_the_kernel_over_one_power_iteration_estimate(training):
+    wrapper = _dense_wrapper(activation="tanh")
+    kernel, bias = wrapper.layer.kernel.numpy(), wrapper.layer.bias.numpy()
+    u = wrapper.vector_u.numpy()
+    sigma, new_u = _power_iteration(kernel, u)
+    inputs = _inputs((3, 7))
+
+    outputs = wrapper(inputs, training=training)
+
+    np.testing.assert_allclose(outputs, np.tanh(inputs @ (kernel / sigma) + bias), rtol=1e-5,
+                               atol=1e-6)
+    np.testing.assert_allclose(wrapper.vector_u.numpy(), new_u if training else u, rtol=1e-5,
+                               atol=1e-6)
+    np.testing.assert_array_equal(wrapper.layer.kernel.numpy(), kernel)  # Never assigned.
+
+
+def test_conv2d_computes_with_the_normalised_kernel():
+    wrapper = SpectralNormalization(keras.layers.Conv2D(3, 4, strides=2, padding="same"))
+    inputs = _inputs((2, 8, 8, 2))
+    wrapper.build(inputs.shape)
+    kernel, bias = wrapper.layer.kernel.numpy(), wrapper.layer.bias.numpy()
+    sigma, _ = _power_iteration(kernel.reshape(-1, 3), wrapper.vector_u.numpy())
+
+    outputs = wrapper(inputs, training=True)
+
+    expected = tf.nn.conv2d(inputs, kernel / sigma, strides=2, padding="SAME") + bias
+    np.testing.assert_allclose(outputs, expected, rtol=1e-5, atol=1e-5)
+
+
+def test_training_calls_converge_to_the_largest_singular_value():
+    wrapper = _dense_wrapper(units=6, input_size=9)
+    for _ in range(100):
+        sigma = float(wrapper.spectral_norm(training=True))
+    np.testing.assert_allclose(sigma, np.linalg.norm(wrapper.layer.kernel.numpy(), ord=2),
+                               rtol=1e-4)
+
+
+def test_gradient_flows_through_sigma():
+    """With u converged, d/dW of a loss of x @ W / sigma(W) is the derivative of the
+    exact function (sigma from the SVD), checked by central differences in float64."""
+    wrapper = _dense_wrapper(units=4, input_size=6, use_bias=False)
+    for _ in range(200):
+        wrapper.spectral_norm(training=True)
+    inputs, weights = _inputs((3, 6)), _inputs((3, 4), seed=2)
+    with tf.GradientTape() as tape:
+        loss = tf.reduce_sum(wrapper(inputs) * weights)
+    gradient = tape.gradient(loss, wrapper.layer.kernel).numpy()
+
+    kernel = wrapper.layer.kernel.numpy().astype(np.float64)
+
+    def exact_loss(matrix):
+        return np.sum(inputs @ (matrix / np.linalg.norm(matrix, ord=2)) * weights)
+
+    numeric = np.zeros_like(kernel)
+    for index in np.ndindex(kernel.shape):
+        step = np.zeros_like(kernel)
+        step[index] = 1e-6
+        numeric[index] = (exact_loss(kernel + step) - exact_loss(kernel - step)) / 2e-6
+    np.testing.assert_allclose(gradient, numeric, rtol=1e-3, atol=1e-4)
+    # Without the sigma term the gradient would be inputs^T weights / sigma.
+    assert not np.allclose(gradient, inputs.T @ weights / np.linalg.norm(kernel, ord=2),
+                           atol=1e-3)
+
+
+@pytest.mark.parametrize("jit_compile", [False, True])
+def test_graph_and_xla_match_eager(jit_compile):
+    eager, compiled = _dense_wrapper(), _dense_wrapper()
+    compiled.set_weights(eager.get_weights())
+    inputs = _inputs((3, 7))
+    step = tf.function(lambda x: compiled(x, training=True), jit_compile=jit_compile)
+    for _ in range(3):
+        np.testing.assert_allclose(step(inputs), eager(inputs, training=True), rtol=1e-5,
+                                   atol=1e-6)
+    np.testing.assert_allclose(compiled.vector_u.numpy(), eager.vector_u.numpy(), rtol=1e-5)
+
+
+def test_mixed_precision_keeps_float32_kernel_and_sigma():
+    keras.mixed_precision.set_dtype_policy("mixed_bfloat16")
+    try:
+        inputs = keras.Input((7,))
+        wrapper = SpectralNormalization(keras.layers.Dense(5))
+        model = keras.Model(inputs, wrapper(inputs))
+    finally:
+        keras.mixed_precision.set_dtype_policy("float32")
+    kernel, bias = wrapper.layer.kernel.numpy(), wrapper.layer.bias.numpy()
+    sigma, new_u = _power_iteration(kernel, wrapper.vector_u.numpy())
+
+    outputs = model(_inputs((3, 7)), training=True)
+
+    assert outputs.dtype == tf.bfloat16
+    assert wrapper.layer.kernel.dtype == "float32" and wrapper.vector_u.dtype == "float32"
+    np.testing.assert_array_equal(wrapper.layer.kernel.numpy(), kernel)  # Not rounded.
+    np.testing.assert_allclose(wrapper.vector_u.numpy(), new_u, rtol=1e-5, atol=1e-6)  # Not bf16.
+    expected = _inputs((3, 7)) @ (kernel / sigma) + bias
+    np.testing.assert_allclose(tf.cast(outputs, tf.float32), expected, rtol=0.03, atol=0.03)
+
+
+def test_saves_and_loads(tmp_path):
+    inputs = keras.Input((7,))
+    model = keras.Model(inputs, SpectralNormalization(keras.layers.Dense(3))(inputs))
+    model(_inputs((2, 7)), training=True)  # Moves u away from its initial value.
+    path = str(tmp_path / "model.keras")
+    model.save(path)
+    loaded = keras.models.load_model(path)
+    np.testing.assert_allclose(loaded(_inputs((2, 7))), model(_inputs((2, 7))), rtol=1e-6)
+    np.testing.assert_array_equal(loaded.layers[1].vector_u.numpy(),
+                                  model.layers[1].vector_u.numpy())
+
+
+@pytest.mark.parametrize("layer", [keras.layers.Conv2DTranspose(2, 3), keras.layers.ReLU()])
+def test_rejects_layers_without_a_plain_linear_kernel(layer):
+    with pytest.raises(TypeError, match="Dense or Conv1D/2D/3D"):
+        SpectralNormalization(layer)
