@@ -37,6 +37,7 @@ from tfgan_losses import data
 from tfgan_losses.training import callbacks as gan_callbacks
 from tfgan_losses.training.batch_norm import recalibrate_batch_norm
 from tfgan_losses.training.export import export_generator
+from tfgan_losses.training.fused_adam import FusedAdam
 from tfgan_losses.training.conditional import ConditionalGANModel
 from tfgan_losses.training.gan_model import GANModel
 from tfgan_losses.training.infogan import InfoGANModel
@@ -134,9 +135,8 @@ def build_gan():
         gan = GANModel(mnist_networks.unconditional_generator(FLAGS.noise_dims),
                        mnist_networks.unconditional_discriminator(), **common)
     gan.compile(
-        generator_optimizer=keras.optimizers.Adam(FLAGS.generator_learning_rate, beta_1=0.5),
-        discriminator_optimizer=keras.optimizers.Adam(
-            FLAGS.discriminator_learning_rate, beta_1=0.5),
+        generator_optimizer=FusedAdam(FLAGS.generator_learning_rate, beta_1=0.5),
+        discriminator_optimizer=FusedAdam(FLAGS.discriminator_learning_rate, beta_1=0.5),
         generator_loss=FLAGS.generator_loss,
         discriminator_loss=FLAGS.discriminator_loss,
         gradient_penalty_weight=FLAGS.gradient_penalty_weight,

@@ -46,7 +46,8 @@ from absl import app, flags
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # Run from anywhere.
 from models import mnist as mnist_networks  # noqa: E402
 import tfgan_losses  # noqa: E402
-from tfgan_losses import GANModel, export_generator, recalibrate_batch_norm  # noqa: E402
+from tfgan_losses import (  # noqa: E402
+    FusedAdam, GANModel, export_generator, recalibrate_batch_norm)
 from tfgan_losses import data  # noqa: E402
 from tfgan_losses.environment import describe  # noqa: E402
 from tfgan_losses.eval import mnist as mnist_eval  # noqa: E402
@@ -82,6 +83,8 @@ flags.DEFINE_float("generator_learning_rate", 1e-3,
 flags.DEFINE_float("discriminator_learning_rate", 1e-4,
                    "Adam learning rate of the discriminator (TF-GAN's example: 1e-4).",
                    lower_bound=0.0)
+flags.DEFINE_integer("generator_steps", 1, "Generator updates per train step (TF-GAN's "
+                     "example: 1).", lower_bound=1)
 flags.DEFINE_float("label_smoothing", 0.25,
                    "Real-label smoothing of the minimax/modified discriminator losses "
                    "(TF-GAN's default 0.25).", lower_bound=0.0, upper_bound=1.0)
@@ -104,10 +107,11 @@ def build_gan(config):
     gan = GANModel(mnist_networks.unconditional_generator(
                        64, batch_norm_momentum=FLAGS.batch_norm_momentum),
                    mnist_networks.unconditional_discriminator(),
-                   discriminator_steps=config.get("discriminator_steps", 1), seed=FLAGS.seed,
+                   discriminator_steps=config.get("discriminator_steps", 1),
+                   generator_steps=FLAGS.generator_steps, seed=FLAGS.seed,
                    generator_ema_decay=FLAGS.generator_ema_decay or None)
     make_optimizer = config.get("optimizer")
-    adam = lambda learning_rate: keras.optimizers.Adam(learning_rate, beta_1=0.5)
+    adam = lambda learning_rate: FusedAdam(learning_rate, beta_1=0.5)
     generator_loss, discriminator_loss = config["losses"]
     discriminator_loss = tfgan_losses.get(discriminator_loss)
     if "label_smoothing" in discriminator_loss.get_config():
@@ -219,7 +223,8 @@ def main(argv):
     del argv
     mnist_dir = data.resolve_mnist_dir(FLAGS.mnist_dir)
     header = (f"bench/quality.py: {FLAGS.max_steps} steps, batch {FLAGS.batch_size}, "
-              f"{FLAGS.num_eval_images} images per evaluation, generator batch-norm momentum "
+              f"{FLAGS.num_eval_images} images per evaluation, {FLAGS.generator_steps} generator "
+              f"update(s) per step, generator batch-norm momentum "
               f"{FLAGS.batch_norm_momentum}, Adam G {FLAGS.generator_learning_rate:g} / D "
               f"{FLAGS.discriminator_learning_rate:g}, label smoothing {FLAGS.label_smoothing:g}, "
               f"generator EMA decay {FLAGS.generator_ema_decay:g}, batch-norm recalibration "

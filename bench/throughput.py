@@ -3,7 +3,8 @@ r"""Training throughput of `GANModel.fit`: XLA, mixed precision, tf.distribute, 
 Trains TF-GAN's full-size unconditional MNIST networks (`models/mnist.py`:
 about 6.7 M generator and 6.6 M discriminator parameters) with train.py's
 defaults (Wasserstein losses + gradient penalty of weight 1, Adam(1e-3 / 1e-4,
-beta_1=0.5), one discriminator and one generator update per step) on
+beta_1=0.5) as `FusedAdam`, one discriminator and one generator update per
+step) on
 synthetic in-memory data (one random batch, repeated by `tf.data`), and
 measures in ONE run:
 
@@ -12,6 +13,7 @@ measures in ONE run:
 * the default strategy vs `MirroredStrategy` over the local CPU (1 replica),
   and vs `MirroredStrategy` over 2 logical CPU devices (a subprocess, since
   devices are fixed at start-up; it times its own default-strategy baseline);
+* `FusedAdam` vs `keras.optimizers.Adam` (float32, first batch size);
 * the float32, bfloat16 and float16 rates of a 2048x2048 matmul (timed in
   the same rounds), the bound against which the achieved FLOP/s are read.
 
@@ -70,6 +72,8 @@ flags.DEFINE_list("strategies", ["default", "mirrored", "mirrored_2cpu"],
                   "mirrored_2cpu: over 2 logical CPU devices, in a subprocess "
                   "(float32, first batch size as the global batch).")
 flags.DEFINE_float("gradient_penalty_weight", 1.0, "train.py's default; 0 disables.")
+flags.DEFINE_bool("compare_keras_adam", True, "Also time float32 at the first batch size with "
+                  "keras.optimizers.Adam instead of FusedAdam.")
 flags.DEFINE_integer("matmul_size", 2048, "Side of the square matmuls timed for the bound.")
 flags.DEFINE_bool("profile", False, "Also print each policy's op-type profile at the first "
                   "batch size (TensorFlow profiler; ~1 min more).")
@@ -168,13 +172,17 @@ def analytic_flops(batch_size, gradient_penalty):
     return batch_size * (g_units * generator + d_units * discriminator)
 
 
-def build_gan(policy="float32", strategy=None, jit_compile=False, gradient_penalty_weight=1.0):
-    """train.py's GAN (full networks), built and compiled under `policy` and `strategy`."""
+def build_gan(policy="float32", strategy=None, jit_compile=False, gradient_penalty_weight=1.0,
+              keras_adam=False):
+    """train.py's GAN (full networks), built and compiled under `policy` and `strategy`;
+    with `keras_adam`, its optimizers are `keras.optimizers.Adam` instead of `FusedAdam`."""
     import keras
     import tensorflow as tf
     from models import mnist as mnist_networks
+    from tfgan_losses.training.fused_adam import FusedAdam
     from tfgan_losses.training.gan_model import GANModel
 
+    adam = keras.optimizers.Adam if keras_adam else FusedAdam
     strategy = strategy or tf.distribute.get_strategy()
     keras.mixed_precision.set_global_policy(policy)
     try:
@@ -183,8 +191,8 @@ def build_gan(policy="float32", strategy=None, jit_compile=False, gradient_penal
             gan = GANModel(mnist_networks.unconditional_generator(NOISE_DIMS),
                            mnist_networks.unconditional_discriminator(), seed=0)
             gan.compile(
-                generator_optimizer=keras.optimizers.Adam(1e-3, beta_1=0.5),
-                discriminator_optimizer=keras.optimizers.Adam(1e-4, beta_1=0.5),
+                generator_optimizer=adam(1e-3, beta_1=0.5),
+                discriminator_optimizer=adam(1e-4, beta_1=0.5),
                 gradient_penalty_weight=gradient_penalty_weight or None,
                 jit_compile=jit_compile)
     finally:
@@ -232,9 +240,10 @@ class _StepTimer:
 class Config:
     """One timed configuration: a compiled GAN and an endless dataset."""
 
-    def __init__(self, name, batch_size, policy="float32", jit=False, strategy="default"):
+    def __init__(self, name, batch_size, policy="float32", jit=False, strategy="default",
+                 keras_adam=False):
         self.name, self.batch_size, self.policy = name, batch_size, policy
-        self.jit, self.strategy_name = jit, strategy
+        self.jit, self.strategy_name, self.keras_adam = jit, strategy, keras_adam
         self.rounds = []  # (wall seconds, process CPU seconds) per round of steps.
         self.replicas = None
 
@@ -243,7 +252,8 @@ class Config:
         import tensorflow as tf
         start = time.perf_counter()
         self.replicas = strategy.num_replicas_in_sync
-        self.gan = build_gan(self.policy, strategy, self.jit, FLAGS.gradient_penalty_weight)
+        self.gan = build_gan(self.policy, strategy, self.jit, FLAGS.gradient_penalty_weight,
+                             self.keras_adam)
         images = np.random.default_rng(0).uniform(
             -1, 1, (self.batch_size,) + IMAGE_SHAPE).astype(np.float32)
         self.dataset = tf.data.Dataset.from_tensors(images).repeat()
@@ -272,6 +282,7 @@ class Config:
         return {
             "name": self.name, "batch_size": self.batch_size, "policy": self.policy,
             "jit": self.jit, "strategy": self.strategy_name, "replicas": self.replicas,
+            "keras_adam": self.keras_adam,
             "seconds_per_step": wall / steps,
             "images_per_second": images / wall,
             "images_per_cpu_second": images / cpu,
@@ -380,7 +391,8 @@ def print_op_profile(policy, batch_size, steps=2):
 # -------------------------------------------------------------------- report
 def print_table(results, flops_per_image, rates):
     baselines = {(r["batch_size"], r["group"]): r for r in results
-                 if r["policy"] == "float32" and not r["jit"] and r["strategy"] == "default"}
+                 if r["policy"] == "float32" and not r["jit"] and r["strategy"] == "default"
+                 and not r["keras_adam"]}
     header = (f"{'configuration':<44} {'s/step':>6} {'img/s':>6} {'x base':>6} "
               f"{'img/CPU-s':>9} {'x base':>6} {'CPU use':>7} {'spread':>6} {'GFLOP/s':>7} "
               f"{'%mm wall':>8} {'%mm CPU':>7}")
@@ -410,7 +422,7 @@ def find(results, **criteria):
 def print_goals(results, flops_per_image, rates):
     batch = int(FLAGS.batch_sizes[0])
     f32 = find(results, batch_size=batch, policy="float32", jit=False, strategy="default",
-               group="main")
+               keras_adam=False, group="main")
     print("\nGoals (reported, not asserted), judged on wall-clock and on per-CPU-second "
           "figures (the latter less sensitive to other processes on the cores):")
     if f32 is None:
@@ -426,7 +438,7 @@ def print_goals(results, flops_per_image, rates):
                 f"per CPU-s {'met' if cpu >= goal else 'MISSED'}")
 
     bf16 = find(results, batch_size=batch, policy="mixed_bfloat16", jit=False,
-                strategy="default")
+                strategy="default", keras_adam=False)
     if bf16:
         wall, cpu = ratios(bf16)
         share = (bf16["images_per_cpu_second"] * flops_per_image[batch] / 1e9
@@ -434,7 +446,8 @@ def print_goals(results, flops_per_image, rates):
         print(f"  mixed_bfloat16 >= 1.5x float32 at batch {batch}: {wall:.2f}x wall, "
               f"{cpu:.2f}x per CPU-s -> {verdict(wall, cpu, 1.5)} (it runs at "
               f"{100 * share:.0f}% of the bfloat16 matmul rate per CPU-s)")
-    xla = find(results, batch_size=batch, policy="float32", jit=True, strategy="default")
+    xla = find(results, batch_size=batch, policy="float32", jit=True, strategy="default",
+               keras_adam=False)
     if xla:
         wall, cpu = ratios(xla)
         print(f"  XLA not slower than without (float32, batch {batch}; within 3% counts as "
@@ -495,6 +508,9 @@ def main(argv):
     if not any(c.policy == "float32" and c.batch_size == reference and not c.jit
                for c in configs):
         configs.insert(0, Config(f"float32 b{reference}", reference))  # The baseline.
+    if FLAGS.compare_keras_adam:
+        configs.append(Config(f"float32 b{reference} keras.optimizers.Adam", reference,
+                              keras_adam=True))
     strategies = {"default": tf.distribute.get_strategy()}
     if "mirrored" in FLAGS.strategies:
         strategies["mirrored"] = tf.distribute.MirroredStrategy()

@@ -18,6 +18,7 @@ from tfgan_losses.training.callbacks import (
 from tfgan_losses.training.batch_norm import recalibrate_batch_norm
 from tfgan_losses.training.conditional import ConditionalGANModel
 from tfgan_losses.training.export import export_generator
+from tfgan_losses.training.fused_adam import FusedAdam
 from tfgan_losses.training.gan_model import GANModel
 from tfgan_losses.training.infogan import InfoGANModel
 
@@ -25,4 +26,5 @@ __version__ = "0.1.0"
 __all__ = list(_losses_all) + [
     "GANModel", "ConditionalGANModel", "InfoGANModel", "ClipWeights", "TerminateOnNonFinite",
     "GANCheckpoint", "GANSummaries", "StopAtStep", "export_generator", "recalibrate_batch_norm",
+    "FusedAdam",
 ]
