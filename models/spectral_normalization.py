@@ -81,8 +81,10 @@ class SpectralNormalization(layers.Wrapper):
         matrix = ops.reshape(self.layer.kernel, (-1, self.layer.kernel.shape[-1]))
         # Row vectors: u [1, rows], v [1, columns]. `matrix_v` (W v) serves both the
         # new u and sigma = u'^T W v, so the kernel is read twice, not three times.
+        # It is computed as W times a column, so its gradient (an outer product)
+        # comes out in the kernel's layout, without transposing a kernel-sized matrix.
         vector_v = ops.stop_gradient(_l2_normalize(ops.matmul(self.vector_u, matrix)))
-        matrix_v = ops.matmul(vector_v, ops.transpose(matrix))
+        matrix_v = ops.reshape(ops.matmul(matrix, ops.reshape(vector_v, (-1, 1))), (1, -1))
         vector_u = ops.stop_gradient(_l2_normalize(matrix_v))
         if training:
             self.vector_u.assign(vector_u)
