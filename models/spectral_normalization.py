@@ -43,7 +43,8 @@ class SpectralNormalization(layers.Wrapper):
     linear output rather than the kernel saves a pass over the kernel on each
     call. In training calls `u` advances one power-iteration round (TF-GAN
     updates it on every use); in inference calls it stays fixed. `sigma` is
-    computed in float32 from the float32 kernel, also under mixed precision.
+    computed in float32 from the float32 kernel, also under a mixed-precision
+    policy (inside a model).
 
     Args:
       layer: A `keras.layers.Dense` or `keras.layers.Conv1D/2D/3D` (not a
@@ -63,7 +64,9 @@ class SpectralNormalization(layers.Wrapper):
             raise TypeError("SpectralNormalization wraps a keras.layers.Dense or Conv1D/2D/3D "
                             f"layer, got {type(layer).__name__}.")
         # Variables are read in float32 (sigma in full precision) and cast for
-        # the linear map explicitly.
+        # the linear map explicitly. (Keras still autocasts variable reads when a
+        # layer with a mixed policy is called on its own, outside any model:
+        # there sigma is computed from the rounded kernel.)
         super().__init__(layer, autocast=False, **kwargs)
 
     def build(self, input_shape):
