@@ -58,9 +58,9 @@ class SpectralNormalization(layers.Wrapper):
     """
 
     def __init__(self, layer, **kwargs):
-        supported = isinstance(layer, layers.Dense) or (
-            hasattr(layer, "convolution_op") and not isinstance(layer, layers.Conv2DTranspose))
-        if not supported:
+        # Conv1D/2D/3D have `convolution_op`; transposed, depthwise and separable
+        # convolutions do not.
+        if not (isinstance(layer, layers.Dense) or hasattr(layer, "convolution_op")):
             raise TypeError("SpectralNormalization wraps a keras.layers.Dense or Conv1D/2D/3D "
                             f"layer, got {type(layer).__name__}.")
         # Variables are read in float32 (sigma in full precision) and cast for
