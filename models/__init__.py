@@ -1,5 +1,6 @@
 """Keras 3 networks for the GAN examples: TF-GAN's MNIST generators and discriminators."""
 
+from models.batch_normalization import FusedBatchNormalization
 from models.conditioning import OneHotConditioning
 from models.mnist import (
     TINY_SIZES,
@@ -14,6 +15,7 @@ from models.mnist import (
 from models.spectral_normalization import SpectralNormalization
 
 __all__ = [
+    "FusedBatchNormalization",
     "OneHotConditioning",
     "SpectralNormalization",
     "TINY_SIZES",

@@ -28,6 +28,7 @@ Differences from TF-GAN:
 import keras
 from keras import layers
 
+from models.batch_normalization import FusedBatchNormalization
 from models.conditioning import OneHotConditioning
 from models.spectral_normalization import SpectralNormalization
 
@@ -67,9 +68,10 @@ def _batch_norm(momentum=BATCH_NORM_MOMENTUM):
     """Batch normalisation with TF-GAN's epsilon 0.001 (and by default its momentum).
 
     Synchronized across `tf.distribute` replicas, so that a distributed step
-    normalises with the statistics of the global batch, like a single device.
+    normalises with the statistics of the global batch, like a single device;
+    on one replica its training calls run TensorFlow's fused kernel.
     """
-    return layers.BatchNormalization(momentum=momentum, epsilon=0.001, synchronized=True)
+    return FusedBatchNormalization(momentum=momentum, epsilon=0.001, synchronized=True)
 
 
 def _generator_body(inputs, *, image_shape, hidden_units, base_filters, weight_decay,

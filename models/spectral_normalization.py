@@ -38,10 +38,12 @@ def _l2_normalize(vector):
 class SpectralNormalization(layers.Wrapper):
     """Wraps a `Dense` or convolution layer to compute with its spectrally normalised kernel.
 
-    `outputs = activation(linear(inputs, W) / sigma(W) + bias)`, which equals
-    the wrapped layer applied with the kernel `W / sigma(W)`. Dividing the
-    linear output rather than the kernel saves a pass over the kernel on each
-    call. In training calls `u` advances one power-iteration round (TF-GAN
+    `outputs = activation(linear(inputs, W / sigma(W)) + bias)`. The division
+    is applied to whichever is smaller: the kernel (convolutions, whose
+    kernels are small beside their outputs) or the linear output
+    `linear(inputs, W) / sigma(W)` (large dense kernels, such as the MNIST
+    discriminator's 6272x1024), so each call makes one pass over the smaller
+    tensor only. In training calls `u` advances one power-iteration round (TF-GAN
     updates it on every use); in inference calls it stays fixed. `sigma` is
     computed in float32 from the float32 kernel, also under a mixed-precision
     policy (inside a model).
@@ -93,15 +95,30 @@ class SpectralNormalization(layers.Wrapper):
             self.vector_u.assign(vector_u)
         return ops.sum(vector_u * matrix_v)
 
+    def _divides_kernel(self, input_shape):
+        """Whether dividing the kernel by sigma costs less than dividing the output.
+
+        Compares the kernel's size with the output's; an unknown batch size
+        counts as 1.
+        """
+        output_shape = self.layer.compute_output_shape((1,) + tuple(input_shape[1:]))
+        if any(size is None for size in output_shape[1:]):
+            return False
+        batch = input_shape[0] or 1
+        return math.prod(self.layer.kernel.shape) <= batch * math.prod(output_shape[1:])
+
     def call(self, inputs, training=False):
-        sigma = self.spectral_norm(training)
+        inverse_sigma = 1.0 / self.spectral_norm(training)
         inputs = ops.cast(inputs, self.compute_dtype)  # Not autocast: see __init__.
-        kernel = ops.cast(self.layer.kernel, self.compute_dtype)
+        divides_kernel = self._divides_kernel(inputs.shape)
+        kernel = self.layer.kernel * inverse_sigma if divides_kernel else self.layer.kernel
+        kernel = ops.cast(kernel, self.compute_dtype)
         if isinstance(self.layer, layers.Dense):
             outputs = ops.matmul(inputs, kernel)
         else:
             outputs = self.layer.convolution_op(inputs, kernel)
-        outputs = outputs * ops.cast(1.0 / sigma, self.compute_dtype)
+        if not divides_kernel:
+            outputs = outputs * ops.cast(inverse_sigma, self.compute_dtype)
         if self.layer.use_bias:
             bias = ops.cast(self.layer.bias, self.compute_dtype)
             if getattr(self.layer, "data_format", None) == "channels_first":

@@ -48,6 +48,18 @@ def test_dense_computes_with_the_kernel_over_one_power_iteration_estimate(traini
     np.testing.assert_array_equal(wrapper.layer.kernel.numpy(), kernel)  # Never assigned.
 
 
+@pytest.mark.parametrize("batch", [1, 2, 8])  # 35-entry kernel vs 5, 10, 40 outputs.
+def test_dense_divides_the_smaller_of_kernel_and_output_with_the_same_result(batch):
+    wrapper = _dense_wrapper()
+    kernel, bias = wrapper.layer.kernel.numpy(), wrapper.layer.bias.numpy()
+    sigma, _ = _power_iteration(kernel, wrapper.vector_u.numpy())
+    inputs = _inputs((batch, 7))
+
+    outputs = tf.function(lambda x: wrapper(x, training=True))(inputs)
+
+    np.testing.assert_allclose(outputs, inputs @ (kernel / sigma) + bias, rtol=1e-5, atol=1e-6)
+
+
 def test_conv2d_computes_with_the_normalised_kernel():
     wrapper = SpectralNormalization(keras.layers.Conv2D(3, 4, strides=2, padding="same"))
     inputs = _inputs((2, 8, 8, 2))
@@ -69,13 +81,16 @@ def test_training_calls_converge_to_the_largest_singular_value():
                                rtol=1e-4)
 
 
-def test_gradient_flows_through_sigma():
+# A 6x4 kernel (24 entries) against outputs of batch x 4: batch 3 divides the
+# output by sigma, batch 8 the kernel (whichever is smaller).
+@pytest.mark.parametrize("batch", [3, 8])
+def test_gradient_flows_through_sigma(batch):
     """With u converged, d/dW of a loss of x @ W / sigma(W) is the derivative of the
     exact function (sigma from the SVD), checked by central differences in float64."""
     wrapper = _dense_wrapper(units=4, input_size=6, use_bias=False)
     for _ in range(200):
         wrapper.spectral_norm(training=True)
-    inputs, weights = _inputs((3, 6)), _inputs((3, 4), seed=2)
+    inputs, weights = _inputs((batch, 6)), _inputs((batch, 4), seed=2)
     with tf.GradientTape() as tape:
         loss = tf.reduce_sum(wrapper(inputs) * weights)
     gradient = tape.gradient(loss, wrapper.layer.kernel).numpy()
