@@ -15,7 +15,9 @@ import keras
 from keras import layers
 
 _FUSED_DTYPES = ("float16", "bfloat16", "float32")
-_FUSED_MIN_EPSILON = 1.001e-5  # cuDNN's lower bound, which TensorFlow's fused op enforces.
+# TensorFlow's `fused_batch_norm` raises a smaller epsilon to this (cuDNN's bound);
+# Keras's computation keeps it.
+_FUSED_MIN_EPSILON = 1.001e-5
 
 
 def _bessel_correction_removed(variance, count):

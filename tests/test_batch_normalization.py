@@ -152,6 +152,16 @@ def test_other_configurations_match_numpy(kwargs, shape):
     np.testing.assert_allclose(outputs, np.moveaxis(expected, -1, axis), rtol=1e-4, atol=1e-4)
 
 
+def test_epsilon_below_the_fused_bound_is_kept():
+    layer = FusedBatchNormalization(epsilon=1e-8)
+    inputs = np.array([[0.0], [2e-4]], np.float32)  # Batch variance 1e-8.
+
+    outputs = layer(inputs, training=True)
+
+    np.testing.assert_allclose(outputs, [[-1e-4 / np.sqrt(2e-8)], [1e-4 / np.sqrt(2e-8)]],
+                               rtol=1e-3)
+
+
 def test_float64_inputs_fall_back_to_the_keras_layer():
     layer = _layer((8, 3), dtype="float64")
     inputs = _inputs((8, 3)).astype(np.float64)
