@@ -13,11 +13,13 @@ from models.mnist import (
     unconditional_generator,
 )
 from models.spectral_normalization import SpectralNormalization
+from models.transposed_convolution import SubPixelConv2DTranspose
 
 __all__ = [
     "FusedBatchNormalization",
     "OneHotConditioning",
     "SpectralNormalization",
+    "SubPixelConv2DTranspose",
     "TINY_SIZES",
     "WEIGHT_DECAY",
     "conditional_discriminator",

@@ -8,11 +8,19 @@ is a pass over the activations, and under `mixed_bfloat16` the casts alone
 cost as much as the normalisation. TensorFlow's `FusedBatchNormV3` (oneDNN's
 kernel on x86) computes the moments and the normalised output in one
 kernel, reads bfloat16 and float16 inputs with float32 statistics, and has a
-fused gradient and an XLA lowering.
+fused gradient.
+
+XLA is the exception: it fuses Keras's element-wise computation itself, and
+its lowering of the fused op is slower. Traced for XLA, the layer runs
+Keras's computation. A forward and backward pass of TF-GAN's MNIST generator
+under XLA takes 80-86 ms that way against 100-105 ms with the fused op
+(float32, batch 128).
 """
 
 import keras
 from keras import layers
+
+from models.xla_context import in_xla_context
 
 _FUSED_DTYPES = ("float16", "bfloat16", "float32")
 # TensorFlow's `fused_batch_norm` raises a smaller epsilon to this (cuDNN's bound);
@@ -42,12 +50,23 @@ class FusedBatchNormalization(layers.BatchNormalization):
     rank 2 to 4 and a float16/bfloat16/float32 dtype, `axis` is the last
     axis, and there is no mask, renormalisation, or cross-replica
     synchronisation to do (`synchronized=True` with more than one replica in
-    sync). Every other call, and every inference call, is the Keras layer's.
+    sync), and the call is not being traced for XLA. Every other call, and
+    every inference call, is the Keras layer's; with `synchronized=True` and
+    a single replica, its moments are the per-replica ones (same values,
+    without the cross-replica sums' extra passes).
 
     Example:
 
       net = FusedBatchNormalization(momentum=0.999, epsilon=0.001)(net, training=True)
     """
+
+    def _synchronizes_across_replicas(self):
+        if not self.synchronized:
+            return False
+        import tensorflow as tf
+
+        replica_context = tf.distribute.get_replica_context()
+        return replica_context is None or replica_context.num_replicas_in_sync > 1
 
     def _can_fuse(self, inputs, mask):
         if keras.backend.backend() != "tensorflow" or mask is not None or self.renorm:
@@ -58,13 +77,12 @@ class FusedBatchNormalization(layers.BatchNormalization):
             return False
         if keras.backend.standardize_dtype(inputs.dtype) not in _FUSED_DTYPES:
             return False
-        if self.synchronized:
-            import tensorflow as tf
+        return not self._synchronizes_across_replicas() and not in_xla_context()
 
-            replica_context = tf.distribute.get_replica_context()
-            if replica_context is None or replica_context.num_replicas_in_sync > 1:
-                return False
-        return True
+    def _moments(self, inputs, mask):
+        if mask is None and not self._synchronizes_across_replicas():
+            return keras.ops.moments(inputs, axes=self._reduction_axes)
+        return super()._moments(inputs, mask)
 
     def call(self, inputs, training=None, mask=None):
         if not (training and self.trainable and self._can_fuse(inputs, mask)):

@@ -31,6 +31,7 @@ from keras import layers
 from models.batch_normalization import FusedBatchNormalization
 from models.conditioning import OneHotConditioning
 from models.spectral_normalization import SpectralNormalization
+from models.transposed_convolution import SubPixelConv2DTranspose
 
 WEIGHT_DECAY = 2.5e-5
 """TF-GAN's L2 weight decay, applied to the kernels as `keras.regularizers.L2`."""
@@ -99,8 +100,8 @@ def _generator_body(inputs, *, image_shape, hidden_units, base_filters, weight_d
     net = layers.Reshape(grid_shape)(net)
 
     for filters in (2 * base_filters, base_filters):
-        net = layers.Conv2DTranspose(filters, _KERNEL_SIZE, strides=2, padding="same",
-                                     kernel_regularizer=regularizer)(net)
+        net = SubPixelConv2DTranspose(filters, _KERNEL_SIZE, strides=2, padding="same",
+                                      kernel_regularizer=regularizer)(net)
         net = layers.ReLU()(_batch_norm(batch_norm_momentum)(net))
 
     return layers.Conv2D(channels, _KERNEL_SIZE, padding="same", activation="tanh",

@@ -85,16 +85,40 @@ def test_gradients_match_the_batch_norm_derivative(mode):
     np.testing.assert_allclose(beta_gradient, upstream.sum(axes), rtol=1e-5)
 
 
+def _training_graph_ops(layer, spec, jit_compile=False, training=True):
+    call = tf.function(lambda x: layer(x, training=training), jit_compile=jit_compile)
+    return call.get_concrete_function(spec).graph.get_operations()
+
+
+def _training_op_types(layer, spec, jit_compile=False, training=True):
+    return {op.type for op in _training_graph_ops(layer, spec, jit_compile, training)}
+
+
 def test_training_graph_runs_the_fused_kernel_and_inference_does_not():
     layer = _layer((4, 5))
     spec = tf.TensorSpec((4, 5), tf.float32)
 
-    def op_types(training):
-        call = tf.function(lambda x: layer(x, training=training))
-        return {op.type for op in call.get_concrete_function(spec).graph.get_operations()}
+    assert "FusedBatchNormV3" in _training_op_types(layer, spec)
+    assert "FusedBatchNormV3" not in _training_op_types(layer, spec, training=False)
 
-    assert "FusedBatchNormV3" in op_types(training=True)
-    assert "FusedBatchNormV3" not in op_types(training=False)
+
+@pytest.mark.parametrize("synchronized", [False, True])
+def test_xla_traces_keras_computation_with_single_replica_moments(synchronized):
+    shape = (4, 3, 3, 5)
+    layer = _layer(shape, synchronized=synchronized)
+    inputs = _inputs(shape)
+    expected, mean, variance = _numpy_training_call(inputs, layer.gamma.numpy(),
+                                                    layer.beta.numpy())
+
+    ops = _training_graph_ops(layer, tf.TensorSpec(shape, tf.float32), jit_compile=True)
+    outputs = _run(layer, inputs, "xla")
+
+    assert "FusedBatchNormV3" not in {op.type for op in ops}
+    # Keras's cross-replica moments count the elements with a tensor of ones named "count".
+    assert not [op.name for op in ops if op.name.endswith("/count")]
+    np.testing.assert_allclose(outputs, expected, rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(layer.moving_variance.numpy(),
+                               _MOMENTUM + (1 - _MOMENTUM) * variance, rtol=1e-5)
 
 
 @pytest.mark.parametrize("policy", ["mixed_bfloat16", "mixed_float16"])

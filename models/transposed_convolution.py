@@ -1,0 +1,174 @@
+"""A 2-D transposed convolution that XLA compiles as sub-pixel convolutions.
+
+XLA lowers a strided transposed convolution to a convolution over the input
+dilated with `stride - 1` zeros between pixels, and pays for every multiply
+by an inserted zero. On this project's CPU, the second 4x4 stride-2 layer of
+TF-GAN's MNIST generator (14x14x64 -> 28x28x32, batch 128) takes 34 ms that
+way under XLA, against 6 ms for TensorFlow's kernel without XLA.
+
+A stride-`s` transposed convolution is `s * s` interleaved stride-1
+convolutions of the undilated input, one per output phase, each with the
+kernel taps that land on that phase ("sub-pixel convolution",
+https://arxiv.org/abs/1609.07009). `SubPixelConv2DTranspose` computes its
+forward pass that way when it is traced for XLA (7 ms for that layer): one
+stride-1 convolution whose output channels hold all phases, then an
+interleave. Its gradients are the two convolutions of TensorFlow's own
+gradient of a transposed convolution (a strided convolution for the input, a
+filter gradient for the kernel). Everywhere else it is Keras's
+`Conv2DTranspose`.
+"""
+
+import collections
+
+import keras
+from keras import layers
+
+from models.xla_context import in_xla_context
+
+
+_AxisPlan = collections.namedtuple("_AxisPlan", "taps shifts outputs pad_before pad_after")
+"""How one spatial axis of a transposed convolution splits into stride-1 phases.
+
+taps[a]: kernel indices of phase `a` in correlation order, padded with the
+  index `kernel_size` (a zero tap) to a common length.
+shifts[a]: where phase `a`'s outputs start in the common convolution's output.
+outputs[a]: how many outputs phase `a` has.
+pad_before, pad_after: zero padding of the input for the common convolution.
+"""
+
+
+def _axis_plan(input_size, output_size, kernel_size, stride, padding):
+    """Splits one spatial axis of a transposed convolution into `stride` phases.
+
+    The transposed convolution writes input pixel `i` through tap `t` to
+    output `n = i * stride + t - pad`, where `pad` is the leading padding of
+    the strided convolution it transposes. Output `n = m * stride + a`
+    therefore receives taps `t = j * stride + r` from input `i = m + q - j`,
+    where `a + pad = q * stride + r`. As a stride-1 correlation over
+    `u = J - 1 - j`, phase `a` reads input `m + first + u`, `first = q - J + 1`,
+    with tap `(J - 1 - u) * stride + r`.
+    """
+    pad = 0
+    if padding == "same":
+        pad = max((input_size - 1) * stride + kernel_size - output_size, 0) // 2
+    taps, firsts, outputs = [], [], []
+    for phase in range(stride):
+        q, r = divmod(phase + pad, stride)
+        num_taps = -(-(kernel_size - r) // stride)
+        taps.append([(num_taps - 1 - u) * stride + r for u in range(num_taps)])
+        firsts.append(q - num_taps + 1)
+        outputs.append(max(0, -(-(output_size - phase) // stride)))
+    width = max(len(phase_taps) for phase_taps in taps)
+    taps = [phase_taps + [kernel_size] * (width - len(phase_taps)) for phase_taps in taps]
+    start = min(firsts)
+    shifts = [first - start for first in firsts]
+    common_outputs = max(shift + count for shift, count in zip(shifts, outputs))
+    return _AxisPlan(taps, shifts, outputs, pad_before=max(0, -start),
+                     pad_after=max(0, start + common_outputs + width - 1 - input_size))
+
+
+def sub_pixel_conv2d_transpose(inputs, kernel, output_shape, strides, padding):
+    """`tf.nn.conv2d_transpose` (NHWC, no dilation) as one stride-1 convolution and an interleave.
+
+    Args:
+      inputs: `[batch, height, width, in_channels]`, static spatial sizes.
+      kernel: `[kernel_height, kernel_width, out_channels, in_channels]`
+        (Keras's `Conv2DTranspose` layout).
+      output_shape: static `(out_height, out_width)`.
+      strides: `(stride_height, stride_width)`.
+      padding: `"same"` or `"valid"`.
+
+    Returns:
+      `[batch, out_height, out_width, out_channels]`, equal to
+      `tf.nn.conv2d_transpose` up to summation order. Gradients are
+      TensorFlow's for `conv2d_transpose`; see the module docstring.
+    """
+    import tensorflow as tf
+
+    rows, cols = (
+        _axis_plan(size, out_size, kernel.shape[axis], stride, padding)
+        for axis, (size, out_size, stride)
+        in enumerate(zip(inputs.shape[1:3], output_shape, strides))
+    )
+    channels = kernel.shape[2]
+    conv_strides, conv_padding = [1, strides[0], strides[1], 1], padding.upper()
+
+    @tf.custom_gradient
+    def transposed_convolution(inputs, kernel):
+        # Every phase's taps, the zero tap included, as one [kh, kw, in, phases * out] kernel.
+        zero_padded = tf.pad(kernel, [[0, 1], [0, 1], [0, 0], [0, 0]])
+        phase_kernels = tf.gather(tf.gather(zero_padded, rows.taps, axis=0), cols.taps, axis=2)
+        phase_kernels = tf.transpose(phase_kernels, [1, 3, 5, 0, 2, 4])  # kh, kw, in, a, b, out
+        phase_kernels = tf.reshape(
+            phase_kernels, [len(rows.taps[0]), len(cols.taps[0]), kernel.shape[3], -1])
+        padded = tf.pad(inputs, [[0, 0], [rows.pad_before, rows.pad_after],
+                                 [cols.pad_before, cols.pad_after], [0, 0]])
+        all_phases = tf.nn.conv2d(padded, phase_kernels, 1, "VALID")
+
+        height, width = max(rows.outputs), max(cols.outputs)
+        interleaved = []
+        for a, (row_shift, row_count) in enumerate(zip(rows.shifts, rows.outputs)):
+            row = []
+            for b, (col_shift, col_count) in enumerate(zip(cols.shifts, cols.outputs)):
+                phase = (a * strides[1] + b) * channels
+                outputs = all_phases[:, row_shift:row_shift + row_count,
+                                     col_shift:col_shift + col_count, phase:phase + channels]
+                row.append(tf.pad(outputs, [[0, 0], [0, height - row_count],
+                                            [0, width - col_count], [0, 0]]))
+            interleaved.append(tf.stack(row, axis=3))  # [batch, m, n, b, out]
+        interleaved = tf.stack(interleaved, axis=2)  # [batch, m, a, n, b, out]
+        outputs = tf.reshape(interleaved, [-1, height * strides[0], width * strides[1], channels])
+
+        def gradient(output_gradient):
+            input_gradient = tf.nn.conv2d(output_gradient, kernel, conv_strides, conv_padding)
+            kernel_gradient = tf.compat.v1.nn.conv2d_backprop_filter(
+                output_gradient, tf.shape(kernel), inputs, conv_strides, conv_padding)
+            return input_gradient, kernel_gradient
+
+        return outputs[:, :output_shape[0], :output_shape[1]], gradient
+
+    return transposed_convolution(inputs, kernel)
+
+
+@keras.saving.register_keras_serializable(package="models")
+class SubPixelConv2DTranspose(layers.Conv2DTranspose):
+    """`keras.layers.Conv2DTranspose` that XLA compiles as sub-pixel convolutions.
+
+    Same arguments, variables and outputs as the Keras layer:
+
+        y[n] = sum over i, t with i * stride + t - pad = n of  x[i] . kernel[t]
+
+    per spatial dimension (`pad` is the leading padding of the strided
+    convolution it transposes). When it is traced for XLA on the TensorFlow
+    backend (`jit_compile=True`) with `channels_last` data, no dilation, no
+    `output_padding` and static spatial sizes, the call computes the
+    `strides[0] * strides[1]` output phases with one stride-1 convolution of
+    the input and interleaves them (https://arxiv.org/abs/1609.07009), instead
+    of the zero-dilated convolution XLA makes of Keras's op, which is several
+    times slower on the CPU. Every other call is Keras's.
+
+    Example:
+
+      upsample = SubPixelConv2DTranspose(64, 4, strides=2, padding="same")
+      images = upsample(features)  # [batch, 2 * height, 2 * width, 64]
+    """
+
+    def _uses_sub_pixel_convolutions(self, inputs):
+        if keras.backend.backend() != "tensorflow" or not in_xla_context():
+            return False
+        if self.data_format != "channels_last" or self.output_padding is not None:
+            return False
+        return tuple(self.dilation_rate) == (1, 1) and None not in inputs.shape[1:]
+
+    def call(self, inputs):
+        if not self._uses_sub_pixel_convolutions(inputs):
+            return super().call(inputs)
+        output_shape = self.compute_output_shape(inputs.shape)
+        outputs = sub_pixel_conv2d_transpose(
+            inputs, keras.ops.convert_to_tensor(self.kernel), output_shape[1:3],
+            self.strides, self.padding)
+        if self.use_bias:
+            outputs = keras.ops.add(outputs, self.bias)
+        if self.activation is not None:
+            outputs = self.activation(outputs)
+        return outputs
