@@ -12,13 +12,16 @@ from models.mnist import (
     unconditional_discriminator,
     unconditional_generator,
 )
+from models.shifted_sum_convolution import ShiftedSumConv2D
 from models.spectral_normalization import SpectralNormalization
-from models.transposed_convolution import SubPixelConv2DTranspose
+from models.sub_pixel_convolution import SubPixelConv2D, SubPixelConv2DTranspose
 
 __all__ = [
     "FusedBatchNormalization",
     "OneHotConditioning",
+    "ShiftedSumConv2D",
     "SpectralNormalization",
+    "SubPixelConv2D",
     "SubPixelConv2DTranspose",
     "TINY_SIZES",
     "WEIGHT_DECAY",

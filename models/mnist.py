@@ -30,8 +30,9 @@ from keras import layers
 
 from models.batch_normalization import FusedBatchNormalization
 from models.conditioning import OneHotConditioning
+from models.shifted_sum_convolution import ShiftedSumConv2D
 from models.spectral_normalization import SpectralNormalization
-from models.transposed_convolution import SubPixelConv2DTranspose
+from models.sub_pixel_convolution import SubPixelConv2D, SubPixelConv2DTranspose
 
 WEIGHT_DECAY = 2.5e-5
 """TF-GAN's L2 weight decay, applied to the kernels as `keras.regularizers.L2`."""
@@ -104,8 +105,8 @@ def _generator_body(inputs, *, image_shape, hidden_units, base_filters, weight_d
                                       kernel_regularizer=regularizer)(net)
         net = layers.ReLU()(_batch_norm(batch_norm_momentum)(net))
 
-    return layers.Conv2D(channels, _KERNEL_SIZE, padding="same", activation="tanh",
-                         kernel_regularizer=regularizer, name="images")(net)
+    return ShiftedSumConv2D(channels, _KERNEL_SIZE, padding="same", activation="tanh",
+                            kernel_regularizer=regularizer, name="images")(net)
 
 
 def _discriminator_body(images, *, hidden_units, base_filters, weight_decay, spectral_norm,
@@ -125,8 +126,8 @@ def _discriminator_body(images, *, hidden_units, base_filters, weight_decay, spe
 
     net = images
     for filters in (base_filters, 2 * base_filters):
-        net = maybe_normalised(layers.Conv2D(filters, _KERNEL_SIZE, strides=2, padding="same",
-                                             kernel_regularizer=regularizer))(net)
+        net = maybe_normalised(SubPixelConv2D(filters, _KERNEL_SIZE, strides=2, padding="same",
+                                              kernel_regularizer=regularizer))(net)
         net = layers.LeakyReLU(negative_slope=_LEAKY_RELU_SLOPE)(net)
     net = layers.Flatten()(net)
     if condition is not None:

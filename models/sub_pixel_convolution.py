@@ -1,21 +1,22 @@
-"""A 2-D transposed convolution that XLA compiles as sub-pixel convolutions.
+"""Strided 2-D convolutions whose zero-dilated parts XLA compiles as sub-pixel convolutions.
 
-XLA lowers a strided transposed convolution to a convolution over the input
-dilated with `stride - 1` zeros between pixels, and pays for every multiply
-by an inserted zero. On this project's CPU, the second 4x4 stride-2 layer of
-TF-GAN's MNIST generator (14x14x64 -> 28x28x32, batch 128) takes 34 ms that
-way under XLA, against 6 ms for TensorFlow's kernel without XLA.
+A transposed convolution with stride `s`, and the input gradient of a
+convolution with stride `s`, are convolutions over an input dilated with
+`s - 1` zeros between pixels; XLA lowers them that way and pays for every
+multiply by an inserted zero. On this project's CPU the second 4x4 stride-2
+layer of TF-GAN's MNIST generator (14x14x64 -> 28x28x32, batch 128) takes
+34 ms under XLA, against 6 ms for TensorFlow's kernel without XLA.
 
-A stride-`s` transposed convolution is `s * s` interleaved stride-1
-convolutions of the undilated input, one per output phase, each with the
-kernel taps that land on that phase ("sub-pixel convolution",
-https://arxiv.org/abs/1609.07009). `SubPixelConv2DTranspose` computes its
-forward pass that way when it is traced for XLA (7 ms for that layer): one
-stride-1 convolution whose output channels hold all phases, then an
-interleave. Its gradients are the two convolutions of TensorFlow's own
-gradient of a transposed convolution (a strided convolution for the input, a
-filter gradient for the kernel). Everywhere else it is Keras's
-`Conv2DTranspose`.
+The same result is `s * s` interleaved stride-1 convolutions of the
+undilated input, one per output phase, each with the kernel taps that land
+on that phase ("sub-pixel convolution", https://arxiv.org/abs/1609.07009).
+`sub_pixel_conv2d_transpose` computes them as one stride-1 convolution whose
+output channels hold all phases, then interleaves them: 7 ms for that layer.
+When traced for XLA, `SubPixelConv2DTranspose` computes its forward pass that
+way and `SubPixelConv2D` its input gradient; both keep the other
+convolutions TensorFlow's gradients use (strided convolutions and filter
+gradients, which XLA runs well). Everywhere else they are Keras's
+`Conv2DTranspose` and `Conv2D`.
 """
 
 import collections
@@ -172,3 +173,58 @@ class SubPixelConv2DTranspose(layers.Conv2DTranspose):
         if self.activation is not None:
             outputs = self.activation(outputs)
         return outputs
+
+
+@keras.saving.register_keras_serializable(package="models")
+class SubPixelConv2D(layers.Conv2D):
+    """`keras.layers.Conv2D` whose input gradient XLA compiles as sub-pixel convolutions.
+
+    Same arguments, variables, outputs and gradients as the Keras layer:
+
+        y[n] = sum over t of  x[n * stride + t - pad] . kernel[t]
+        dL/dx[i] = sum over n, t with n * stride + t - pad = i of  kernel[t] . dL/dy[n]
+
+    per spatial dimension. The input gradient is a transposed convolution of
+    `dL/dy`; when the layer is traced for XLA on the TensorFlow backend with
+    `strides` above 1, `channels_last` data, no dilation or groups, and
+    static spatial sizes, it is computed by `sub_pixel_conv2d_transpose`
+    instead of the zero-dilated convolution XLA makes of it. The kernel
+    gradient is TensorFlow's filter gradient, the forward pass Keras's
+    convolution; higher-order gradients (a gradient penalty) go through the
+    same ops. Every other call is Keras's. `SpectralNormalization` wraps it
+    like a `Conv2D`.
+
+    Example:
+
+      downsample = SubPixelConv2D(64, 4, strides=2, padding="same")
+      features = downsample(images)  # [batch, height / 2, width / 2, 64]
+    """
+
+    def _uses_sub_pixel_gradient(self, inputs):
+        if keras.backend.backend() != "tensorflow" or not in_xla_context():
+            return False
+        if self.data_format != "channels_last" or self.groups != 1:
+            return False
+        return (tuple(self.dilation_rate) == (1, 1) and tuple(self.strides) != (1, 1)
+                and None not in inputs.shape[1:])
+
+    def convolution_op(self, inputs, kernel):
+        if not self._uses_sub_pixel_gradient(inputs):
+            return super().convolution_op(inputs, kernel)
+        import tensorflow as tf
+
+        strides, padding = [1, *self.strides, 1], self.padding.upper()
+        input_size = tuple(inputs.shape[1:3])
+
+        @tf.custom_gradient
+        def convolution(inputs, kernel):
+            def gradient(output_gradient):
+                input_gradient = sub_pixel_conv2d_transpose(
+                    output_gradient, kernel, input_size, self.strides, self.padding)
+                kernel_gradient = tf.compat.v1.nn.conv2d_backprop_filter(
+                    inputs, tf.shape(kernel), output_gradient, strides, padding)
+                return input_gradient, kernel_gradient
+
+            return tf.nn.conv2d(inputs, kernel, strides, padding), gradient
+
+        return convolution(inputs, keras.ops.convert_to_tensor(kernel))
