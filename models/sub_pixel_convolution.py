@@ -131,6 +131,18 @@ def sub_pixel_conv2d_transpose(inputs, kernel, output_shape, strides, padding):
     return transposed_convolution(inputs, kernel)
 
 
+def _sub_pixel_applies(layer, inputs):
+    """Whether a 2-D convolution layer's call is traced for XLA in a form the sub-pixel path takes.
+
+    That is: TensorFlow backend, `channels_last` data, no dilation, static
+    spatial sizes.
+    """
+    if keras.backend.backend() != "tensorflow" or not in_xla_context():
+        return False
+    return (layer.data_format == "channels_last" and tuple(layer.dilation_rate) == (1, 1)
+            and None not in inputs.shape[1:])
+
+
 @keras.saving.register_keras_serializable(package="models")
 class SubPixelConv2DTranspose(layers.Conv2DTranspose):
     """`keras.layers.Conv2DTranspose` that XLA compiles as sub-pixel convolutions.
@@ -154,15 +166,8 @@ class SubPixelConv2DTranspose(layers.Conv2DTranspose):
       images = upsample(features)  # [batch, 2 * height, 2 * width, 64]
     """
 
-    def _uses_sub_pixel_convolutions(self, inputs):
-        if keras.backend.backend() != "tensorflow" or not in_xla_context():
-            return False
-        if self.data_format != "channels_last" or self.output_padding is not None:
-            return False
-        return tuple(self.dilation_rate) == (1, 1) and None not in inputs.shape[1:]
-
     def call(self, inputs):
-        if not self._uses_sub_pixel_convolutions(inputs):
+        if not (_sub_pixel_applies(self, inputs) and self.output_padding is None):
             return super().call(inputs)
         output_shape = self.compute_output_shape(inputs.shape)
         outputs = sub_pixel_conv2d_transpose(
@@ -200,16 +205,9 @@ class SubPixelConv2D(layers.Conv2D):
       features = downsample(images)  # [batch, height / 2, width / 2, 64]
     """
 
-    def _uses_sub_pixel_gradient(self, inputs):
-        if keras.backend.backend() != "tensorflow" or not in_xla_context():
-            return False
-        if self.data_format != "channels_last" or self.groups != 1:
-            return False
-        return (tuple(self.dilation_rate) == (1, 1) and tuple(self.strides) != (1, 1)
-                and None not in inputs.shape[1:])
-
     def convolution_op(self, inputs, kernel):
-        if not self._uses_sub_pixel_gradient(inputs):
+        applies = _sub_pixel_applies(self, inputs) and self.groups == 1
+        if not (applies and tuple(self.strides) != (1, 1)):
             return super().convolution_op(inputs, kernel)
         import tensorflow as tf
 
