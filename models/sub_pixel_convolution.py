@@ -15,8 +15,12 @@ output channels hold all phases, then interleaves them: 7 ms for that layer.
 When traced for XLA, `SubPixelConv2DTranspose` computes its forward pass that
 way and `SubPixelConv2D` its input gradient; both keep the other
 convolutions TensorFlow's gradients use (strided convolutions and filter
-gradients, which XLA runs well). Everywhere else they are Keras's
-`Conv2DTranspose` and `Conv2D`.
+gradients, which XLA runs well).
+
+Outside XLA, in bfloat16, both layers compute their kernel gradients with
+`models.space_to_depth_filter_gradient` where that is the faster one (see
+its `pays_off`). Everywhere else they are Keras's `Conv2DTranspose` and
+`Conv2D`.
 """
 
 import collections
@@ -24,6 +28,8 @@ import collections
 import keras
 from keras import layers
 
+from models.space_to_depth_filter_gradient import (pays_off, strided_conv2d,
+                                                   strided_conv2d_transpose)
 from models.xla_context import in_xla_context
 
 
@@ -131,16 +137,19 @@ def sub_pixel_conv2d_transpose(inputs, kernel, output_shape, strides, padding):
     return transposed_convolution(inputs, kernel)
 
 
-def _sub_pixel_applies(layer, inputs):
-    """Whether a 2-D convolution layer's call is traced for XLA in a form the sub-pixel path takes.
+def _has_fast_paths(layer, inputs):
+    """Whether a 2-D convolution layer's call is in a form the sub-pixel and space-to-depth paths take.
 
     That is: TensorFlow backend, `channels_last` data, no dilation, static
     spatial sizes.
     """
-    if keras.backend.backend() != "tensorflow" or not in_xla_context():
-        return False
-    return (layer.data_format == "channels_last" and tuple(layer.dilation_rate) == (1, 1)
-            and None not in inputs.shape[1:])
+    return (keras.backend.backend() == "tensorflow" and layer.data_format == "channels_last"
+            and tuple(layer.dilation_rate) == (1, 1) and None not in inputs.shape[1:])
+
+
+def _common_stride(layer):
+    """The layer's stride if both spatial strides are equal, else None."""
+    return layer.strides[0] if layer.strides[0] == layer.strides[1] else None
 
 
 @keras.saving.register_keras_serializable(package="models")
@@ -158,7 +167,10 @@ class SubPixelConv2DTranspose(layers.Conv2DTranspose):
     `strides[0] * strides[1]` output phases with one stride-1 convolution of
     the input and interleaves them (https://arxiv.org/abs/1609.07009), instead
     of the zero-dilated convolution XLA makes of Keras's op, which is several
-    times slower on the CPU. Every other call is Keras's.
+    times slower on the CPU. Outside XLA, with equal strides and where
+    `space_to_depth_filter_gradient.pays_off` (bfloat16, small inputs), the
+    kernel gradient is computed as matmuls of space-to-depth windows. Every
+    other call is Keras's.
 
     Example:
 
@@ -167,12 +179,22 @@ class SubPixelConv2DTranspose(layers.Conv2DTranspose):
     """
 
     def call(self, inputs):
-        if not (_sub_pixel_applies(self, inputs) and self.output_padding is None):
+        if not (_has_fast_paths(self, inputs) and self.output_padding is None):
             return super().call(inputs)
+        import tensorflow as tf
+
         output_shape = self.compute_output_shape(inputs.shape)
-        outputs = sub_pixel_conv2d_transpose(
-            inputs, keras.ops.convert_to_tensor(self.kernel), output_shape[1:3],
-            self.strides, self.padding)
+        kernel = keras.ops.convert_to_tensor(self.kernel)
+        stride = _common_stride(self)
+        if in_xla_context():
+            outputs = sub_pixel_conv2d_transpose(inputs, kernel, output_shape[1:3], self.strides,
+                                                 self.padding)
+        elif stride and pays_off(inputs.dtype, self.kernel_size, stride, in_channels=self.filters,
+                                 filters=inputs.shape[-1], output_size=inputs.shape[1:3]):
+            outputs = strided_conv2d_transpose(
+                inputs, kernel, [tf.shape(inputs)[0], *output_shape[1:]], stride, self.padding)
+        else:
+            return super().call(inputs)
         if self.use_bias:
             outputs = keras.ops.add(outputs, self.bias)
         if self.activation is not None:
@@ -196,8 +218,11 @@ class SubPixelConv2D(layers.Conv2D):
     instead of the zero-dilated convolution XLA makes of it. The kernel
     gradient is TensorFlow's filter gradient, the forward pass Keras's
     convolution; higher-order gradients (a gradient penalty) go through the
-    same ops. Every other call is Keras's. `SpectralNormalization` wraps it
-    like a `Conv2D`.
+    same ops. Outside XLA, with equal strides and where
+    `space_to_depth_filter_gradient.pays_off` (bfloat16, small outputs), the
+    kernel gradient is computed as matmuls of space-to-depth windows
+    (`strided_conv2d`). Every other call is Keras's. `SpectralNormalization`
+    wraps it like a `Conv2D`.
 
     Example:
 
@@ -206,9 +231,20 @@ class SubPixelConv2D(layers.Conv2D):
     """
 
     def convolution_op(self, inputs, kernel):
-        applies = _sub_pixel_applies(self, inputs) and self.groups == 1
-        if not (applies and tuple(self.strides) != (1, 1)):
+        if not (_has_fast_paths(self, inputs) and self.groups == 1
+                and tuple(self.strides) != (1, 1)):
             return super().convolution_op(inputs, kernel)
+        kernel = keras.ops.convert_to_tensor(kernel)
+        if in_xla_context():
+            return self._sub_pixel_input_gradient_convolution(inputs, kernel)
+        stride = _common_stride(self)
+        output_size = self.compute_output_shape(inputs.shape)[1:3]
+        if stride and pays_off(inputs.dtype, self.kernel_size, stride, in_channels=inputs.shape[-1],
+                               filters=self.filters, output_size=output_size):
+            return strided_conv2d(inputs, kernel, stride, self.padding)
+        return super().convolution_op(inputs, kernel)
+
+    def _sub_pixel_input_gradient_convolution(self, inputs, kernel):
         import tensorflow as tf
 
         strides, padding = [1, *self.strides, 1], self.padding.upper()
@@ -225,4 +261,4 @@ class SubPixelConv2D(layers.Conv2D):
 
             return tf.nn.conv2d(inputs, kernel, strides, padding), gradient
 
-        return convolution(inputs, keras.ops.convert_to_tensor(kernel))
+        return convolution(inputs, kernel)

@@ -218,6 +218,31 @@ def test_networks_use_xla_friendly_convolutions_that_match_graph_mode_under_xla(
         np.testing.assert_allclose(xla_gradient, graph_gradient, rtol=1e-3, atol=1e-5 * scale)
 
 
+def test_full_networks_in_mixed_bfloat16_take_the_space_to_depth_filter_gradients():
+    # The discriminator's second convolution and the generator's first transposed one.
+    keras.mixed_precision.set_global_policy("mixed_bfloat16")
+    try:
+        generator = models.unconditional_generator(NOISE_DIMS)
+        discriminator = models.unconditional_discriminator()
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+    weights = generator.trainable_weights + discriminator.trainable_weights
+
+    @tf.function
+    def gradients(noise):
+        with tf.GradientTape() as tape:
+            logits = discriminator(generator(noise, training=True), training=True)
+            loss = tf.reduce_sum(tf.cast(logits, tf.float32))
+        return tape.gradient(loss, weights)
+
+    graph = gradients.get_concrete_function(tf.constant(_noise())).graph
+    op_types = [op.type for op in graph.get_operations()]
+    assert op_types.count("SpaceToDepth") == 2
+    # The other strided layers (1 or 32 input channels, 14x14 outputs) and the
+    # generator's last convolution keep oneDNN's.
+    assert op_types.count("Conv2DBackpropFilter") == 3
+
+
 @pytest.mark.parametrize("builder, kwargs, argument", [
     (models.unconditional_generator, {"noise_dims": 0}, "noise_dims"),
     (models.unconditional_generator, {"image_shape": (30, 30, 1)}, "image_shape"),
