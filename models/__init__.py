@@ -2,6 +2,7 @@
 
 from models.batch_normalization import FusedBatchNormalization
 from models.conditioning import OneHotConditioning
+from models.kernel_first_matmul import KernelFirstDense
 from models.mnist import (
     TINY_SIZES,
     WEIGHT_DECAY,
@@ -18,6 +19,7 @@ from models.sub_pixel_convolution import SubPixelConv2D, SubPixelConv2DTranspose
 
 __all__ = [
     "FusedBatchNormalization",
+    "KernelFirstDense",
     "OneHotConditioning",
     "ShiftedSumConv2D",
     "SpectralNormalization",

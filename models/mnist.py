@@ -30,6 +30,7 @@ from keras import layers
 
 from models.batch_normalization import FusedBatchNormalization
 from models.conditioning import OneHotConditioning
+from models.kernel_first_matmul import KernelFirstDense
 from models.shifted_sum_convolution import ShiftedSumConv2D
 from models.spectral_normalization import SpectralNormalization
 from models.sub_pixel_convolution import SubPixelConv2D, SubPixelConv2DTranspose
@@ -90,13 +91,14 @@ def _generator_body(inputs, *, image_shape, hidden_units, base_filters, weight_d
     height, width, channels = image_shape
     grid_shape = (height // 4, width // 4, 4 * base_filters)
 
-    net = layers.Dense(hidden_units, use_bias=False, kernel_regularizer=regularizer)(inputs)
+    net = KernelFirstDense(hidden_units, use_bias=False,
+                           kernel_regularizer=regularizer)(inputs)
     net = layers.ReLU()(_batch_norm(batch_norm_momentum)(net))
     if condition is not None:
         net = condition(net)
 
-    net = layers.Dense(grid_shape[0] * grid_shape[1] * grid_shape[2], use_bias=False,
-                       kernel_regularizer=regularizer)(net)
+    net = KernelFirstDense(grid_shape[0] * grid_shape[1] * grid_shape[2], use_bias=False,
+                           kernel_regularizer=regularizer)(net)
     net = layers.ReLU()(_batch_norm(batch_norm_momentum)(net))
     net = layers.Reshape(grid_shape)(net)
 
@@ -133,8 +135,8 @@ def _discriminator_body(images, *, hidden_units, base_filters, weight_decay, spe
     if condition is not None:
         net = condition(net)
 
-    net = maybe_normalised(layers.Dense(hidden_units, use_bias=False,
-                                        kernel_regularizer=regularizer))(net)
+    net = maybe_normalised(KernelFirstDense(hidden_units, use_bias=False,
+                                            kernel_regularizer=regularizer))(net)
     return layers.LeakyReLU(negative_slope=_LEAKY_RELU_SLOPE)(_batch_norm()(net))
 
 

@@ -9,7 +9,8 @@ forward. The same gradient is a few plain matmuls. With stride `s`, tap
 padding the input as the convolution does, `space_to_depth(s)` gives
 `X[b, i, j, (a, c, ci)] = x[b, s * i + a, s * j + c, ci]`, so that
 
-    dW[s*p + a, s*q + c, ci, co] = sum over b, n, m of  X[b, n + p, m + q, (a, c, ci)] dY[b, n, m, co]
+    dW[s*p + a, s*q + c, ci, co] =
+        sum over b, n, m of  X[b, n + p, m + q, (a, c, ci)] dY[b, n, m, co]
 
 one matmul of `dY` with a contiguous window of `X` per block offset
 `(p, q)` (`ceil(k / s)**2` of them): 3.6-5.0 ms for that layer.
@@ -160,7 +161,7 @@ def pays_off(dtype, kernel_size, stride, in_channels, filters, output_size):
         convolution: of the convolution it transposes).
       output_size: The convolution's `(out_height, out_width)`.
     """
-    return (keras.backend.standardize_dtype(dtype) == "bfloat16" and not in_xla_context() and stride > 1
-            and all(taps % stride == 0 for taps in kernel_size)
+    return (keras.backend.standardize_dtype(dtype) == "bfloat16" and not in_xla_context()
+            and stride > 1 and all(taps % stride == 0 for taps in kernel_size)
             and math.prod(output_size) <= 100
             and stride * stride * in_channels >= 128 and filters >= 64)

@@ -27,6 +27,8 @@ import math
 import keras
 from keras import layers, ops
 
+from models import kernel_first_matmul
+
 _EPSILON = 1e-12  # TF's l2_normalize epsilon (on the squared norm).
 
 
@@ -114,7 +116,7 @@ class SpectralNormalization(layers.Wrapper):
         kernel = self.layer.kernel * inverse_sigma if divides_kernel else self.layer.kernel
         kernel = ops.cast(kernel, self.compute_dtype)
         if isinstance(self.layer, layers.Dense):
-            outputs = ops.matmul(inputs, kernel)
+            outputs = kernel_first_matmul.matmul(inputs, kernel)
         else:
             outputs = self.layer.convolution_op(inputs, kernel)
         if not divides_kernel:

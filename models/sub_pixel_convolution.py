@@ -138,10 +138,10 @@ def sub_pixel_conv2d_transpose(inputs, kernel, output_shape, strides, padding):
 
 
 def _has_fast_paths(layer, inputs):
-    """Whether a 2-D convolution layer's call is in a form the sub-pixel and space-to-depth paths take.
+    """Whether a 2-D convolution layer's call has a form its faster paths take.
 
-    That is: TensorFlow backend, `channels_last` data, no dilation, static
-    spatial sizes.
+    The sub-pixel and the space-to-depth paths need: TensorFlow backend,
+    `channels_last` data, no dilation, static spatial sizes.
     """
     return (keras.backend.backend() == "tensorflow" and layer.data_format == "channels_last"
             and tuple(layer.dilation_rate) == (1, 1) and None not in inputs.shape[1:])

@@ -126,7 +126,8 @@ def test_second_order_gradients_match_tensorflow(transposed):
     np.testing.assert_allclose(actual, expected, rtol=1e-10, atol=1e-10)
 
 
-@pytest.mark.parametrize("dtype, kernel_size, stride, in_channels, filters, output_size, expected", [
+@pytest.mark.parametrize(
+    "dtype, kernel_size, stride, in_channels, filters, output_size, expected", [
     ("bfloat16", (4, 4), 2, 64, 128, (7, 7), True),     # The MNIST discriminator's 2nd layer.
     ("bfloat16", (4, 4), 2, 32, 64, (10, 10), True),    # The smallest sizes that take it.
     ("float32", (4, 4), 2, 64, 128, (7, 7), False),
