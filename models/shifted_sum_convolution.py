@@ -2,20 +2,28 @@
 
 A convolution to a few output channels, such as the last layer of TF-GAN's
 MNIST generator (4x4, 32 channels to 1 at 28x28), is a poor fit for
-convolution kernels: at batch 128 its 0.1 GFLOP take about 6 ms in float32,
-with TensorFlow's kernel and under XLA. It can be computed instead as
+convolution kernels: at batch 128 its 0.1 GFLOP take about 4 ms in float32
+and 2.4 ms in bfloat16 with oneDNN, 3.6 and 5.2 ms under XLA. It can be
+computed instead as
 
     z[p, t] = x[p] . kernel[t]                   (one matmul: every tap at once)
     y[n]    = sum over taps t of  z[n + t - pad, t]  (shifted slices, summed)
 
-and its gradients as the same matmuls against a stack of shifted copies of
-the output gradient. `ShiftedSumConv2D` does this when its taps times
-filters are at most its input channels, so that `z` is no larger than the
-input. In float32: 1.4 ms forward under XLA and 3.9 ms without, 5.6 and 8.3 ms
-forward and backward, against 5.9-6.1 and 11.8-13.1 ms for the convolution.
-In bfloat16 it only pays under XLA (2.5 ms forward, 7.8 ms forward and
-backward, against 6.7 and 12.5 ms); without XLA, oneDNN's bfloat16
-convolution is the faster (3.0 and 6.6 ms, against 3.8 and 8.8 ms).
+`shifted_sum_conv2d` sums the shifted slices in one of two ways, whichever
+is faster where it runs (batch 128, forward / forward and backward):
+
+* Outside XLA, as a depthwise convolution of `z` whose filter for tap `t`
+  is one at `t` and zero elsewhere, followed by a sum over the taps;
+  TensorFlow differentiates it. float32: 1.6 / 3.4 ms; bfloat16: 1.4 /
+  3.8 ms (oneDNN's convolution: 4.3 / 10.0 and 2.4 / 6.6 ms).
+* Under XLA, as slices of `z` added up, with the gradients written out as
+  the same matmuls against a stack of shifted copies of the output
+  gradient. float32: 1.0 / 4.6 ms; bfloat16: 2.2 / 6.9 ms (XLA's
+  convolution: 3.6 / 11.7 and 5.2 / 13.8 ms; XLA's depthwise convolution
+  takes 61 ms).
+
+`ShiftedSumConv2D` uses it when its taps times filters are at most its input
+channels, so that `z` is no larger than the input.
 """
 
 import keras
@@ -42,19 +50,37 @@ def shifted_sum_conv2d(inputs, kernel, padding):
     Returns:
       `[batch, out_height, out_width, filters]`, equal to `tf.nn.conv2d` up to
       summation order; under a 16-bit dtype the shifted sums are accumulated
-      in float32. Its gradients are the matmuls of the module docstring.
+      in float32. The module docstring says how the sums are computed where.
     """
     import tensorflow as tf
 
     kernel_height, kernel_width, channels, filters = kernel.shape
+    taps = kernel_height * kernel_width
+    sum_dtype = tf.float32 if inputs.dtype in (tf.float16, tf.bfloat16) else inputs.dtype
+    # [in_channels, taps * filters]: column (t, u, filter) is kernel[t, u, :, filter].
+    tap_matrix = tf.reshape(tf.transpose(kernel, [2, 0, 1, 3]), [channels, -1])
+    if in_xla_context():
+        return _sum_of_shifted_slices(inputs, tap_matrix, kernel.shape, padding, sum_dtype)
+    per_tap = tf.reshape(tf.reshape(inputs, [-1, channels]) @ tap_matrix,
+                         [-1, *inputs.shape[1:3], taps * filters])
+    # Depthwise filter [kh, kw, (t, u, filter), 1]: one at (t, u) for channel (t, u, filter).
+    one_hot_taps = tf.reshape(tf.repeat(tf.eye(taps, dtype=inputs.dtype), filters, axis=1),
+                              [kernel_height, kernel_width, taps * filters, 1])
+    shifted = tf.nn.depthwise_conv2d(per_tap, one_hot_taps, [1, 1, 1, 1], padding.upper())
+    shifted = tf.reshape(tf.cast(shifted, sum_dtype), [-1, *shifted.shape[1:3], taps, filters])
+    return tf.cast(tf.reduce_sum(shifted, axis=3), inputs.dtype)
+
+
+def _sum_of_shifted_slices(inputs, tap_matrix, kernel_shape, padding, sum_dtype):
+    """The convolution as slices of the matmul's result, added up; gradients written out."""
+    import tensorflow as tf
+
+    kernel_height, kernel_width, channels, filters = kernel_shape
     height, width = inputs.shape[1:3]
     taps = [(t, u) for t in range(kernel_height) for u in range(kernel_width)]
     (pad_top, out_height), (pad_left, out_width) = (
         _axis_padding(size, kernel_size, padding)
         for size, kernel_size in ((height, kernel_height), (width, kernel_width)))
-    sum_dtype = tf.float32 if inputs.dtype in (tf.float16, tf.bfloat16) else inputs.dtype
-    # [in_channels, taps * filters]: column (t, u, filter) is kernel[t, u, :, filter].
-    tap_matrix = tf.reshape(tf.transpose(kernel, [2, 0, 1, 3]), [channels, -1])
 
     @tf.custom_gradient
     def convolution(inputs, tap_matrix):
@@ -97,8 +123,8 @@ class ShiftedSumConv2D(layers.Conv2D):
     On the TensorFlow backend, with `strides` and `dilation_rate` 1, no
     groups, `channels_last` data, static spatial sizes, and
     `filters * kernel_height * kernel_width <= in_channels`, the call runs
-    `shifted_sum_conv2d`: eagerly, in graphs and under XLA, except for
-    bfloat16 inputs outside XLA. Every other call is Keras's convolution.
+    `shifted_sum_conv2d`: eagerly, in graphs and under XLA. Every other call
+    is Keras's convolution.
 
     Example:
 
@@ -111,8 +137,6 @@ class ShiftedSumConv2D(layers.Conv2D):
             return False
         if tuple(self.strides) != (1, 1) or tuple(self.dilation_rate) != (1, 1) or self.groups != 1:
             return False
-        if keras.backend.standardize_dtype(inputs.dtype) == "bfloat16" and not in_xla_context():
-            return False  # oneDNN's bfloat16 convolution is the faster one there.
         taps = self.kernel_size[0] * self.kernel_size[1]
         return None not in inputs.shape[1:] and self.filters * taps <= inputs.shape[-1]
 

@@ -102,13 +102,14 @@ def _penalty_gradients(model, inputs, jit_compile):
     return [g.numpy() for g in tf.function(gradients, jit_compile=jit_compile)()]
 
 
-def assert_second_order_gradients_match(model, reference, inputs):
-    """A gradient penalty's second-order gradients under XLA equal the reference's in graph mode.
+def assert_second_order_gradients_match(model, reference, inputs, jit_compile=True):
+    """A gradient penalty's second-order gradients (under XLA by default) equal the reference's.
 
-    `reference` has the same weights, in the same order, computed by Keras's layers.
+    `reference` has the same weights, in the same order, computed by Keras's
+    layers in graph mode.
     """
     inputs = tf.constant(inputs)
-    actual = _penalty_gradients(model, inputs, jit_compile=True)
+    actual = _penalty_gradients(model, inputs, jit_compile=jit_compile)
     expected = _penalty_gradients(reference, inputs, jit_compile=False)
     for actual_gradient, expected_gradient in zip(actual, expected):
         np.testing.assert_allclose(actual_gradient, expected_gradient, rtol=1e-4,

@@ -44,22 +44,28 @@ def test_keeps_keras_convolution_where_shifted_sums_do_not_apply(channels, kwarg
     assert_matches_keras(layer, keras.layers.Conv2D, inputs, "graph")
 
 
-def test_second_order_gradients_match_keras_under_xla():
+@pytest.mark.parametrize("jit_compile", [False, True])
+def test_second_order_gradients_match_keras(jit_compile):
     inputs = random_inputs((2, 6, 6, 16))
     layer = _layer(inputs.shape)
-    assert_second_order_gradients_match(layer, keras_copy(layer, keras.layers.Conv2D, inputs.shape), inputs)
+    assert_second_order_gradients_match(
+        layer, keras_copy(layer, keras.layers.Conv2D, inputs.shape), inputs, jit_compile)
 
 
 @pytest.mark.parametrize("jit_compile", [False, True])
-def test_bfloat16_uses_shifted_sums_under_xla_only(jit_compile):
+@pytest.mark.parametrize("dtype", ["float32", "mixed_bfloat16"])
+def test_sums_shifted_slices_under_xla_and_by_depthwise_convolution_elsewhere(dtype, jit_compile):
     inputs = random_inputs((2, 8, 8, 16))
-    layer = _layer(inputs.shape, dtype="mixed_bfloat16")
+    layer = _layer(inputs.shape, dtype=dtype)
     traced = op_types(tf.function(layer, jit_compile=jit_compile), inputs)
-    assert ("Conv2D" in traced) != jit_compile
+    assert "Conv2D" not in traced
+    assert ("DepthwiseConv2dNative" in traced) != jit_compile
 
 
-def test_mixed_bfloat16_returns_bfloat16_close_to_float32():
-    assert_mixed_bfloat16_close_to_float32(_layer, random_inputs((2, 8, 8, 16)), jit_compile=True)
+@pytest.mark.parametrize("jit_compile", [False, True])
+def test_mixed_bfloat16_returns_bfloat16_close_to_float32(jit_compile):
+    assert_mixed_bfloat16_close_to_float32(_layer, random_inputs((2, 8, 8, 16)),
+                                           jit_compile=jit_compile)
 
 
 def test_saves_and_loads(tmp_path):
