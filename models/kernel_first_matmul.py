@@ -56,7 +56,7 @@ def kernel_first_matmul(inputs, kernel):
     import tensorflow as tf
 
     @tf.custom_gradient
-    def matmul(inputs, kernel):
+    def product(inputs, kernel):
         def gradient(output_gradient):
             input_gradient = tf.transpose(tf.matmul(kernel, output_gradient, transpose_b=True))
             return input_gradient, tf.matmul(inputs, output_gradient, transpose_a=True)
@@ -64,7 +64,7 @@ def kernel_first_matmul(inputs, kernel):
         return tf.matmul(inputs, kernel), gradient
 
     # Variables are read here: a custom gradient must not read them itself.
-    return matmul(tf.convert_to_tensor(inputs), tf.convert_to_tensor(kernel))
+    return product(tf.convert_to_tensor(inputs), tf.convert_to_tensor(kernel))
 
 
 def matmul(inputs, kernel):

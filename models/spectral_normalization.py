@@ -48,7 +48,8 @@ class SpectralNormalization(layers.Wrapper):
     tensor only. In training calls `u` advances one power-iteration round (TF-GAN
     updates it on every use); in inference calls it stays fixed. `sigma` is
     computed in float32 from the float32 kernel, also under a mixed-precision
-    policy (inside a model).
+    policy (inside a model). A wrapped `Dense` multiplies with
+    `kernel_first_matmul.matmul` (a faster float32 input gradient).
 
     Args:
       layer: A `keras.layers.Dense` or `keras.layers.Conv1D/2D/3D` (not a
