@@ -102,6 +102,21 @@ def _penalty_gradients(model, inputs, jit_compile):
     return [g.numpy() for g in tf.function(gradients, jit_compile=jit_compile)()]
 
 
+def penalty_kernel_gradient(function, inputs, kernel):
+    """d/d kernel of a gradient penalty on `sum(sin(function(inputs, kernel)))`, in numpy.
+
+    The penalty is the squared input gradient plus the value, so the result
+    holds first- and second-order terms.
+    """
+    with tf.GradientTape() as outer:
+        outer.watch(kernel)
+        with tf.GradientTape() as inner:
+            inner.watch(inputs)
+            value = tf.reduce_sum(tf.sin(function(inputs, kernel)))
+        penalty = tf.reduce_sum(tf.square(inner.gradient(value, inputs))) + value
+    return outer.gradient(penalty, kernel).numpy()
+
+
 def assert_second_order_gradients_match(model, reference, inputs, jit_compile=True):
     """A gradient penalty's second-order gradients (under XLA by default) equal the reference's.
 

@@ -4,7 +4,8 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-from convolution_checks import assert_saves_and_loads, keras_copy, op_types, random_inputs
+from convolution_checks import (assert_saves_and_loads, keras_copy, op_types,
+                                penalty_kernel_gradient, random_inputs)
 
 from models import KernelFirstDense, SpectralNormalization
 from models.kernel_first_matmul import kernel_first_matmul, pays_off
@@ -39,17 +40,8 @@ def test_outputs_and_gradients_match_numpy(mode):
 def test_second_order_gradients_match_tensorflow():
     inputs, kernel = tf.constant(_random((3, 5), 0)), tf.constant(_random((5, 4), 1))
 
-    def penalty_kernel_gradient(matmul):
-        with tf.GradientTape() as outer:
-            outer.watch(kernel)
-            with tf.GradientTape() as inner:
-                inner.watch(inputs)
-                value = tf.reduce_sum(tf.sin(matmul(inputs, kernel)))
-            penalty = tf.reduce_sum(tf.square(inner.gradient(value, inputs))) + value
-        return outer.gradient(penalty, kernel)
-
-    np.testing.assert_allclose(penalty_kernel_gradient(kernel_first_matmul),
-                               penalty_kernel_gradient(tf.matmul), rtol=1e-12)
+    np.testing.assert_allclose(penalty_kernel_gradient(kernel_first_matmul, inputs, kernel),
+                               penalty_kernel_gradient(tf.matmul, inputs, kernel), rtol=1e-12)
 
 
 @pytest.mark.parametrize("dtype, rows, kernel_shape, expected", [

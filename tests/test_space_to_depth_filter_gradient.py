@@ -4,8 +4,8 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-from convolution_checks import (convolution, keras_copy, op_types, random_inputs,
-                                transposed_convolution, with_random_weights)
+from convolution_checks import (convolution, keras_copy, op_types, penalty_kernel_gradient,
+                                random_inputs, transposed_convolution, with_random_weights)
 
 from models import SpectralNormalization, SubPixelConv2D, SubPixelConv2DTranspose
 from models.space_to_depth_filter_gradient import (pays_off, space_to_depth_filter_gradient,
@@ -96,31 +96,20 @@ def test_strided_conv2d_transpose_matches_numpy(padding, output_size, mode):
         np.testing.assert_allclose(actual_value, expected_value, rtol=1e-10, atol=1e-10)
 
 
-def _penalty_kernel_gradient(convolve, inputs, kernel):
-    """d/d kernel of a gradient penalty on `sum(sin(convolve(inputs, kernel)))`."""
-    with tf.GradientTape() as outer:
-        outer.watch(kernel)
-        with tf.GradientTape() as inner:
-            inner.watch(inputs)
-            value = tf.reduce_sum(tf.sin(convolve(inputs, kernel)))
-        penalty = tf.reduce_sum(tf.square(inner.gradient(value, inputs))) + value
-    return outer.gradient(penalty, kernel).numpy()
-
-
 @pytest.mark.parametrize("transposed", [False, True])
 def test_second_order_gradients_match_tensorflow(transposed):
     kernel = tf.constant(_random((4, 4, 3, 5), 1))
     if transposed:
         inputs, output_shape = tf.constant(_random((2, 4, 5, 5), 0)), [2, 8, 10, 3]
-        actual = _penalty_kernel_gradient(
+        actual = penalty_kernel_gradient(
             lambda x, k: strided_conv2d_transpose(x, k, output_shape, 2, "same"), inputs, kernel)
-        expected = _penalty_kernel_gradient(
+        expected = penalty_kernel_gradient(
             lambda x, k: tf.nn.conv2d_transpose(x, k, output_shape, 2, "SAME"), inputs, kernel)
     else:
         inputs = tf.constant(_random((2, 9, 8, 3), 0))
-        actual = _penalty_kernel_gradient(lambda x, k: strided_conv2d(x, k, 2, "same"),
+        actual = penalty_kernel_gradient(lambda x, k: strided_conv2d(x, k, 2, "same"),
                                           inputs, kernel)
-        expected = _penalty_kernel_gradient(lambda x, k: tf.nn.conv2d(x, k, 2, "SAME"),
+        expected = penalty_kernel_gradient(lambda x, k: tf.nn.conv2d(x, k, 2, "SAME"),
                                             inputs, kernel)
 
     np.testing.assert_allclose(actual, expected, rtol=1e-10, atol=1e-10)
