@@ -91,7 +91,7 @@ class KernelFirstDense(layers.Dense):
     """
 
     def call(self, inputs, training=None):
-        if self.quantization_mode is not None or len(inputs.shape) != 2:
+        if self.quantization_mode is not None:
             return super().call(inputs, training=training)
         outputs = matmul(inputs, self.kernel)
         if self.bias is not None:

@@ -172,6 +172,24 @@ def outputs_and_gradients(layer, inputs, output_gradient, mode):
     return [t.numpy() for t in call(tf.constant(inputs))]
 
 
+def function_outputs_and_gradients(function, inputs, kernel, output_gradient, mode):
+    """Outputs of `function(inputs, kernel)`, and its input and kernel gradients.
+
+    The gradients are of `sum(outputs * output_gradient)`; `mode`: "eager" or
+    "graph" (`tf.function`).
+    """
+    def call(inputs, kernel):
+        with tf.GradientTape() as tape:
+            tape.watch([inputs, kernel])
+            outputs = function(inputs, kernel)
+            loss = tf.reduce_sum(outputs * output_gradient)
+        return [outputs, *tape.gradient(loss, [inputs, kernel])]
+
+    if mode == "graph":
+        call = tf.function(call)
+    return [t.numpy() for t in call(tf.constant(inputs), tf.constant(kernel))]
+
+
 def assert_matches_keras(layer, keras_class, inputs, mode):
     """Outputs and gradients in `mode` equal a Keras copy's in graph mode."""
     reference = keras_copy(layer, keras_class, inputs.shape)

@@ -4,8 +4,8 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-from convolution_checks import (assert_saves_and_loads, keras_copy, op_types,
-                                penalty_kernel_gradient, random_inputs)
+from convolution_checks import (assert_saves_and_loads, function_outputs_and_gradients,
+                                keras_copy, op_types, penalty_kernel_gradient, random_inputs)
 
 from models import KernelFirstDense, SpectralNormalization
 from models.kernel_first_matmul import kernel_first_matmul, pays_off
@@ -22,15 +22,8 @@ def _random(shape, seed):
 def test_outputs_and_gradients_match_numpy(mode):
     inputs, kernel, output_gradient = _random((3, 5), 0), _random((5, 4), 1), _random((3, 4), 2)
 
-    def call(inputs, kernel):
-        with tf.GradientTape() as tape:
-            tape.watch([inputs, kernel])
-            loss = tf.reduce_sum(kernel_first_matmul(inputs, kernel) * output_gradient)
-        return [tf.matmul(inputs, kernel), *tape.gradient(loss, [inputs, kernel])]
-
-    if mode == "graph":
-        call = tf.function(call)
-    outputs, input_gradient, kernel_gradient = call(tf.constant(inputs), tf.constant(kernel))
+    outputs, input_gradient, kernel_gradient = function_outputs_and_gradients(
+        kernel_first_matmul, inputs, kernel, output_gradient, mode)
 
     np.testing.assert_allclose(outputs, inputs @ kernel, rtol=1e-12)
     np.testing.assert_allclose(input_gradient, output_gradient @ kernel.T, rtol=1e-12)
@@ -111,7 +104,8 @@ def test_spectrally_normalised_dense_takes_the_kernel_first_gradient():
     layer = SpectralNormalization(KernelFirstDense(UNITS, use_bias=False))
     layer.build((BATCH, FEATURES))
 
-    traced = op_types(_input_gradient_function(layer), tf.constant(random_inputs((BATCH, FEATURES))))
+    inputs = tf.constant(random_inputs((BATCH, FEATURES)))
+    traced = op_types(_input_gradient_function(layer), inputs)
 
     assert "Transpose" in traced
 

@@ -4,8 +4,9 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-from convolution_checks import (convolution, keras_copy, op_types, penalty_kernel_gradient,
-                                random_inputs, transposed_convolution, with_random_weights)
+from convolution_checks import (convolution, function_outputs_and_gradients, keras_copy,
+                                op_types, penalty_kernel_gradient, random_inputs,
+                                transposed_convolution, with_random_weights)
 
 from models import SpectralNormalization, SubPixelConv2D, SubPixelConv2DTranspose
 from models.space_to_depth_filter_gradient import (pays_off, space_to_depth_filter_gradient,
@@ -52,19 +53,6 @@ def test_filter_gradient_takes_rectangular_kernels():
     np.testing.assert_allclose(actual, expected, rtol=1e-10, atol=1e-10)
 
 
-def _outputs_and_gradients(function, inputs, kernel, output_gradient, mode):
-    def call(inputs, kernel):
-        with tf.GradientTape() as tape:
-            tape.watch([inputs, kernel])
-            outputs = function(inputs, kernel)
-            loss = tf.reduce_sum(outputs * output_gradient)
-        return [outputs, *tape.gradient(loss, [inputs, kernel])]
-
-    if mode == "graph":
-        call = tf.function(call)
-    return [t.numpy() for t in call(tf.constant(inputs), tf.constant(kernel))]
-
-
 @pytest.mark.parametrize("mode", ["eager", "graph"])
 @pytest.mark.parametrize("padding", ["same", "valid"])
 def test_strided_conv2d_matches_numpy(padding, mode):
@@ -73,7 +61,7 @@ def test_strided_conv2d_matches_numpy(padding, mode):
     output_gradient = _random((2, *output_size, 5), 2)
     expected = convolution(inputs, kernel, (2, 2), padding, output_size, output_gradient)
 
-    actual = _outputs_and_gradients(lambda x, k: strided_conv2d(x, k, 2, padding), inputs,
+    actual = function_outputs_and_gradients(lambda x, k: strided_conv2d(x, k, 2, padding), inputs,
                                     kernel, output_gradient, mode)
 
     for actual_value, expected_value in zip(actual, expected):
@@ -88,7 +76,7 @@ def test_strided_conv2d_transpose_matches_numpy(padding, output_size, mode):
     expected = transposed_convolution(inputs, kernel, (2, 2), padding, output_size,
                                       output_gradient)
 
-    actual = _outputs_and_gradients(
+    actual = function_outputs_and_gradients(
         lambda x, k: strided_conv2d_transpose(x, k, [2, *output_size, 5], 2, padding), inputs,
         kernel, output_gradient, mode)
 
