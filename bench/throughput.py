@@ -40,7 +40,7 @@ is printed beside it (see `analytic_flops`).
 
 `--profile` adds each policy's op-type breakdown (TensorFlow profiler).
 
-    python bench/throughput.py                     # 3-5 min on 2 shared CPU cores
+    python bench/throughput.py                     # ~2.5 min on 2 idle CPU cores
     python bench/throughput.py --batch_sizes=128 --policies=float32 --jit=off,on
     python bench/throughput.py --batch_sizes=128 --strategies=default --jit=off --profile
 """
