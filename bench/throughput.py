@@ -304,19 +304,17 @@ def time_configs(configs, strategies, extra=()):
         config.build(strategies[config.strategy_name])
         print(f"  {config.name:<44} build {config.build_seconds:4.1f} s, "
               f"{FLAGS.warmup_steps} warm-up step(s) {config.warmup_seconds:5.1f} s", flush=True)
-    # The first round after all configurations are built is 2-3x slower in graph mode,
-    # however many warm-up steps each had: it is run once, untimed.
-    start = time.perf_counter()
-    for config in list(configs) + list(extra):
-        config.time_round(FLAGS.steps)
-        config.rounds.clear()
-    print(f"  settling round (untimed): {time.perf_counter() - start:.0f} s", flush=True)
-    for round_index in range(FLAGS.repeats):
+    # Round 0 is untimed: the first round after all configurations are built is 2-3x
+    # slower in graph mode, however many warm-up steps each had.
+    for round_index in range(FLAGS.repeats + 1):
         start = time.perf_counter()
         for config in list(configs) + list(extra):
             config.time_round(FLAGS.steps)
-        print(f"  round {round_index + 1}/{FLAGS.repeats}: {time.perf_counter() - start:.0f} s",
-              flush=True)
+            if round_index == 0:
+                config.rounds.clear()
+        label = (f"round {round_index}/{FLAGS.repeats}" if round_index
+                 else "settling round (untimed)")
+        print(f"  {label}: {time.perf_counter() - start:.0f} s", flush=True)
     return [config.summary(FLAGS.steps) for config in configs]
 
 
