@@ -1198,19 +1198,34 @@ def test_gradient_penalty_eager_tf_function_xla():
 # ---------------------------------------------------------------------------
 
 
+# TF-GAN reduces the two cross-entropy terms of these separately, so their batches
+# may differ in size.
+SEPARATELY_REDUCED = ("minimax_discriminator_loss", "modified_discriminator_loss")
+
+
 @pytest.mark.parametrize("spec", TWO_SIDED_SPECS, ids=repr)
 def test_shape_mismatch_between_real_and_generated(spec):
-    real = make_inputs(spec, shape=(6,), seed=27)[0]
-    others = make_inputs(spec, shape=(5,), seed=27)[1:]
     name = ("discriminator_real_classification_logits" if spec.acgan
             else "discriminator_real_outputs")
-    with pytest.raises(ValueError, match=name):
-        spec.fn(real, *others)
-    # Same size, different rank (a patch output against a vector).
-    real = make_inputs(spec, shape=(2, 3), seed=27)[0]
-    others = make_inputs(spec, shape=(6,), seed=27)[1:]
-    with pytest.raises(ValueError, match=name):
-        spec.fn(real, *others)
+    # Only element-wise (unreduced) sums need matching shapes in minimax and modified.
+    kwargs = {"reduction": Reduction.NONE} if spec.name in SEPARATELY_REDUCED else {}
+    # Different sizes; same size but different rank (a patch output against a vector).
+    for real_shape, gen_shape in [((6,), (5,)), ((2, 3), (6,))]:
+        real = make_inputs(spec, shape=real_shape, seed=27)[0]
+        others = make_inputs(spec, shape=gen_shape, seed=27)[1:]
+        with pytest.raises(ValueError, match=name):
+            spec.fn(real, *others, **kwargs)
+
+
+@pytest.mark.parametrize("name", SEPARATELY_REDUCED)
+@pytest.mark.parametrize("reduction", ALL_REDUCTIONS[1:])
+def test_real_and_generated_batches_of_different_sizes(name, reduction):
+    spec = next(s for s in SPECS if s.name == name)
+    real = make_inputs(spec, shape=(6,), seed=28)[0]
+    gen = make_inputs(spec, shape=(4, 1), seed=29)[1]
+    kwargs = {"real_weights": W_REAL, "generated_weights": np.array([[0.0], [1.0], [2.0], [1.0]],
+                                                                    np.float32)}
+    check(spec, (real, gen), reduction=reduction, **kwargs)
 
 
 @pytest.mark.parametrize("spec", SMOOTHING_SPECS, ids=repr)
@@ -1276,3 +1291,28 @@ def test_cycle_consistency_dtypes(dtype, out_dtype):
     got = tl.cycle_consistency_loss(x, x + 1, x, x - 3)
     assert got.dtype == out_dtype
     np.testing.assert_allclose(got, 2.0)
+
+
+@pytest.mark.parametrize("mode", ["callables", "tape", "tf_function"])
+def test_combine_gradient_ratio_of_mean_reduced_losses(mode):
+    """Incompatible shapes: lambda comes from the gradients of the per-example means.
+
+    main = [[a, b], [b, 3a]] -> means [(a + b) / 2, (b + 3a) / 2], gradient of their sum
+    (2, 1); adv = [a^2, b^2] -> gradient (2a, 2b).
+    """
+    a, b = 1.5, -2.0
+    variables = [tf.Variable(a), tf.Variable(b)]
+    main = lambda: tf.stack([[variables[0], variables[1]], [variables[1], 3 * variables[0]]])
+    adv = lambda: tf.stack([variables[0] ** 2, variables[1] ** 2])
+    if mode == "callables":
+        got = tl.combine_adversarial_loss(main, adv, gradient_ratio=0.5)
+    elif mode == "tape":
+        with tf.GradientTape(persistent=True) as tape:
+            main_loss, adv_loss = main(), adv()
+        got = tl.combine_adversarial_loss(main_loss, adv_loss, gradient_ratio=0.5, tape=tape)
+    else:
+        got = tf.function(lambda: tl.combine_adversarial_loss(
+            main(), adv(), gradient_ratio=0.5, variables=variables))()
+    coefficient = _ratio_coefficient([2.0, 1.0], [2 * a, 2 * b], 0.5)
+    want = np.array([(a + b) / 2, (b + 3 * a) / 2]) + coefficient * np.array([a * a, b * b])
+    np.testing.assert_allclose(got, want, rtol=1e-6)

@@ -298,6 +298,21 @@ def test_gradient_penalty_positional_python_lists(style):
     assert round(float(loss) - 1.0, 5) == 0
 
 
+def test_gradient_penalty_in_tf1_graphs():
+    """TF-GAN's tests build graphs: unseeded, the penalty builds and runs in one graph
+    after another."""
+    for _ in range(2):
+        with tf.Graph().as_default():
+            with tf.compat.v1.variable_scope("fake_scope") as scope:
+                _tf1_discriminator(0.0, 0.0)
+            loss = tl.wasserstein_gradient_penalty(
+                tf.constant(GP_REAL_NP, tf.float32), tf.constant(GP_GEN_NP, tf.float32), None,
+                _tf1_discriminator, scope)
+            with tf.compat.v1.Session() as session:
+                session.run(tf.compat.v1.global_variables_initializer())
+                assert round(float(session.run(loss)) - 9.0, 5) == 0
+
+
 def test_gradient_penalty_unknown_shapes_in_tf_function():
     spec = tf.TensorSpec([None, None], tf.float32)
 

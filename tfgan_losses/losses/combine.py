@@ -15,6 +15,7 @@ Eagerly, with plain tensors and no tape, the gradients are lost; that raises a
 everywhere.
 """
 
+import math
 import numbers
 
 import tensorflow as tf
@@ -62,11 +63,11 @@ def _validate_args(weight_factor, gradient_ratio, gradient_ratio_epsilon):
             f"`gradient_ratio_epsilon` must be >= 0; got {gradient_ratio_epsilon}.")
 
 
-def _reduce_to_compatible_shapes(main_loss, adversarial_loss):
-    """Mean-reduces both losses to [batch] when their shapes are incompatible."""
+def _must_reduce_to_batch(main_loss, adversarial_loss):
+    """Whether the losses' shapes are incompatible, so both are mean-reduced to [batch]."""
     main_shape, adv_shape = tuple(main_loss.shape), tuple(adversarial_loss.shape)
     if tf.TensorShape(main_shape).is_compatible_with(adv_shape):
-        return main_loss, adversarial_loss
+        return False
     if not main_shape or not adv_shape or main_shape[0] != adv_shape[0]:
         raise ValueError(
             "`main_loss` and `adversarial_loss` must have the same sized first dimension "
@@ -74,8 +75,11 @@ def _reduce_to_compatible_shapes(main_loss, adversarial_loss):
     logging.warning(
         "combine_adversarial_loss: mean-reducing main_loss %s and adversarial_loss %s to "
         "their batch dimension to make their shapes compatible.", main_shape, adv_shape)
-    return (ops.mean(main_loss, axis=tuple(range(1, len(main_shape)))),
-            ops.mean(adversarial_loss, axis=tuple(range(1, len(adv_shape)))))
+    return True
+
+
+def _batch_mean(loss):
+    return ops.mean(loss, axis=tuple(range(1, len(loss.shape))))
 
 
 def _gradient_magnitudes(main_loss, adversarial_loss, variables, tape):
@@ -160,15 +164,22 @@ def combine_adversarial_loss(
             main_loss, adversarial_loss = main_loss(), adversarial_loss()
     main_loss = ops.convert_to_tensor(main_loss)
     adversarial_loss = ops.convert_to_tensor(adversarial_loss)
-    main_loss, adversarial_loss = _reduce_to_compatible_shapes(main_loss, adversarial_loss)
+    reduce_to_batch = _must_reduce_to_batch(main_loss, adversarial_loss)
 
     if _static_value(weight_factor if weight_factor is not None else gradient_ratio) == 0:
-        return main_loss
+        return _batch_mean(main_loss) if reduce_to_batch else main_loss
     if weight_factor is not None:
         coefficient = ops.cast(weight_factor, adversarial_loss.dtype)
     else:
+        # Differentiated before the reduction, which the tape may not have recorded.
         main_magnitude, adv_magnitude = _gradient_magnitudes(
             main_loss, adversarial_loss, variables, tape)
+        if reduce_to_batch:
+            # A per-example mean's gradient is the sum's divided by the example's size.
+            main_magnitude /= math.prod(main_loss.shape[1:])
+            adv_magnitude /= math.prod(adversarial_loss.shape[1:])
         coefficient = main_magnitude / (adv_magnitude + gradient_ratio_epsilon) / gradient_ratio
         coefficient = ops.cast(coefficient, adversarial_loss.dtype)
+    if reduce_to_batch:
+        main_loss, adversarial_loss = _batch_mean(main_loss), _batch_mean(adversarial_loss)
     return main_loss + ops.stop_gradient(coefficient) * adversarial_loss

@@ -67,6 +67,15 @@ def _critic_gradients(discriminator_fn, interpolates, generator_inputs, discrimi
     return gradients
 
 
+def _uniform(shape, dtype, seed):
+    """U[0, 1) draws; without a seed, from TensorFlow's stateful op as TF-GAN draws them
+    (Keras's unseeded draws keep their state in a variable, which a second TF1 graph
+    cannot use)."""
+    if seed is None:
+        return tf.random.uniform(shape, dtype=dtype)
+    return keras.random.uniform(shape, dtype=dtype, seed=seed)
+
+
 def wasserstein_gradient_penalty(
         real_data, generated_data, generator_inputs=None, discriminator_fn=None,
         discriminator_scope=None, epsilon=1e-10, target=1.0, one_sided=False,
@@ -136,8 +145,7 @@ def wasserstein_gradient_penalty(
     differences = generated_data - real_data
     rank = len(differences.shape)
     alpha = replica_slice_draw(
-        lambda n: keras.random.uniform((n,) + (1,) * (rank - 1), dtype=differences.dtype,
-                                       seed=seed),
+        lambda n: _uniform((n,) + (1,) * (rank - 1), differences.dtype, seed),
         ops.shape(differences)[0])
     interpolates = real_data + alpha * differences
 

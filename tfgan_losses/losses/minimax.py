@@ -36,7 +36,9 @@ def minimax_discriminator_loss(
 
     Args:
       discriminator_real_outputs: Logits on real data, in (-inf, inf).
-      discriminator_gen_outputs: Logits on generated data, same shape.
+      discriminator_gen_outputs: Logits on generated data. The two batches may
+        differ in size (each term is reduced on its own, as in TF-GAN), except
+        with `Reduction.NONE`, whose element-wise sum needs the same shape.
       label_smoothing: Smoothing of the real label, in [0, 1]; 0 for none.
         (Salimans et al., https://arxiv.org/abs/1606.03498.)
       real_weights: Scalar or per-element weights for the real term.
@@ -48,7 +50,8 @@ def minimax_discriminator_loss(
       The loss, a scalar unless `reduction` is `Reduction.NONE`.
 
     Raises:
-      ValueError: If the outputs' shapes differ or `label_smoothing` is outside [0, 1].
+      ValueError: If the outputs' shapes differ under `Reduction.NONE`, or
+        `label_smoothing` is outside [0, 1].
 
     Example:
       >>> minimax_discriminator_loss([0.0], [0.0], label_smoothing=0.0)
@@ -56,7 +59,9 @@ def minimax_discriminator_loss(
     """
     del scope, loss_collection, add_summaries
     real, gen = to_float(discriminator_real_outputs), to_float(discriminator_gen_outputs)
-    check_compatible_shapes(real, gen, "discriminator_real_outputs", "discriminator_gen_outputs")
+    if reduction == Reduction.NONE:  # Only element-wise sums need matching shapes.
+        check_compatible_shapes(real, gen, "discriminator_real_outputs",
+                                "discriminator_gen_outputs")
     loss_on_real = sigmoid_cross_entropy(
         ops.ones_like(real), real, real_weights, label_smoothing, reduction, "real_weights")
     loss_on_generated = sigmoid_cross_entropy(
