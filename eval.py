@@ -68,9 +68,9 @@ def _check_checkpoint(path):
 
 
 def _check_mnist_dir(path):
-    if path is not None and not os.path.isdir(os.path.expanduser(path)):
-        raise flags.ValidationError(f"--mnist_dir {path!r} does not exist or is not a folder.")
-    return True
+    from tfgan_losses import data  # TensorFlow loads once a flag needs it.
+
+    return data.validate_mnist_dir_flag(path)
 
 
 def define_flags():
@@ -126,6 +126,9 @@ def input_kind(name):
 def sample_inputs(input_specs, num_examples, rng):
     """Draws one batch of generator inputs.
 
+    Inputs are drawn in the order of their names, so the draws do not depend on the
+    order in which a loaded signature lists them.
+
     Args:
       input_specs: List of `(name, shape)`, `shape` excluding the batch axis.
       num_examples: Batch size.
@@ -135,7 +138,7 @@ def sample_inputs(input_specs, num_examples, rng):
       A dict name -> float32 array [num_examples, *shape].
     """
     inputs = {}
-    for name, shape in input_specs:
+    for name, shape in sorted(input_specs):
         kind = input_kind(name)
         if kind == "one_hot":
             if len(shape) != 1:
@@ -243,20 +246,30 @@ def load_checkpoint_generator(checkpoint, recalibration_batches=0, batch_size=50
 def generate_images(input_specs, generate, num_images, batch_size, rng):
     """Runs the generator on `num_images` sampled inputs, `batch_size` at a time.
 
+    All inputs are drawn first, so they do not depend on `batch_size`.
+
     Returns:
       `(images, inputs)`: float32 images [num_images, 28, 28, 1] and a dict of
-      the concatenated inputs.
+      the inputs.
     """
-    images, inputs = [], []
-    for start in range(0, num_images, batch_size):
-        batch = sample_inputs(input_specs, min(batch_size, num_images - start), rng)
-        images.append(np.asarray(generate(batch), np.float32))
-        inputs.append(batch)
-    images = np.concatenate(images)
+    inputs = sample_inputs(input_specs, num_images, rng)
+    images = np.concatenate([
+        np.asarray(generate({name: v[start:start + batch_size] for name, v in inputs.items()}),
+                   np.float32)
+        for start in range(0, num_images, batch_size)])
     if images.shape[1:] != (28, 28, 1):
         raise ValueError(f"The generator makes images of shape {images.shape[1:]}; the MNIST "
                          "classifier needs [28, 28, 1].")
-    return images, {name: np.concatenate([b[name] for b in inputs]) for name, _ in input_specs}
+    return images, inputs
+
+
+def real_subset(real_images, num_images, seed):
+    """`num_images` of `real_images` (all if there are no more), in their order, chosen
+    by `seed` alone: the same subset whatever the generator and `--batch_size`."""
+    if num_images >= len(real_images):
+        return real_images
+    chosen = np.random.default_rng([seed, 1]).permutation(len(real_images))[:num_images]
+    return real_images[np.sort(chosen)]
 
 
 # ---------------------------------------------------------------- scores
@@ -302,12 +315,7 @@ def main(argv):
     from tfgan_losses.eval import mnist
     from tfgan_losses.eval.image_grid import write_image_grid_png
 
-    mnist_dir = data.resolve_mnist_dir(FLAGS.mnist_dir)
-    if mnist_dir is not None:
-        try:
-            data.check_mnist_dir(mnist_dir)  # Fail fast, before loading any model.
-        except (FileNotFoundError, ValueError) as error:
-            sys.exit(f"FATAL: {error}")
+    mnist_dir = data.resolve_mnist_dir(FLAGS.mnist_dir)  # Checked by its flag validator.
     source = FLAGS.generator_dir or FLAGS.checkpoint
     out_dir = os.path.dirname(os.path.abspath(source.rstrip("/\\")))
     output_json = FLAGS.output_json or os.path.join(out_dir, "eval.json")
@@ -321,13 +329,12 @@ def main(argv):
             FLAGS.checkpoint, FLAGS.batch_norm_recalibration_batches, FLAGS.batch_size,
             FLAGS.seed)
     logging.info("Generator inputs: %s", input_specs)
-    rng = np.random.default_rng(FLAGS.seed)
-    generated, generator_inputs = generate_images(input_specs, generate, FLAGS.num_images,
-                                                  FLAGS.batch_size, rng)
+    generated, generator_inputs = generate_images(
+        input_specs, generate, FLAGS.num_images, FLAGS.batch_size,
+        np.random.default_rng(FLAGS.seed))
 
-    real_images, _ = mnist.load_mnist_test_split(mnist_dir, FLAGS.data_dir)
-    if FLAGS.num_images < len(real_images):
-        real_images = real_images[np.sort(rng.permutation(len(real_images))[:FLAGS.num_images])]
+    real_images = real_subset(mnist.load_mnist_test_split(mnist_dir, FLAGS.data_dir)[0],
+                              FLAGS.num_images, FLAGS.seed)
     scores = evaluate(generated, real_images, generator_inputs)
 
     report = {

@@ -106,6 +106,7 @@ flags.DEFINE_enum("strategy", "default", ["default", "mirrored", "multi_worker"]
 flags.DEFINE_enum("mixed_precision", "float32", ["float32", "mixed_float16", "mixed_bfloat16"],
                   "Keras dtype policy of the networks; losses stay float32.")
 
+flags.register_validator("mnist_dir", data.validate_mnist_dir_flag)
 flags.register_validator("clip_weight", lambda c: c is None or c > 0,
                          message="--clip_weight must be a positive number.")
 flags.register_validator(
@@ -192,9 +193,7 @@ def output_dir(strategy, train_log_dir):
 
 def main(argv):
     del argv
-    mnist_dir = data.resolve_mnist_dir(FLAGS.mnist_dir)
-    if mnist_dir is not None:
-        data.check_mnist_dir(mnist_dir)  # Fail fast, before building anything.
+    mnist_dir = data.resolve_mnist_dir(FLAGS.mnist_dir)  # Checked by its flag validator.
     keras.mixed_precision.set_global_policy(FLAGS.mixed_precision)
     strategy = make_strategy(FLAGS.strategy)
     log_dir = output_dir(strategy, FLAGS.train_log_dir)

@@ -73,8 +73,14 @@ def test_repeat_continues_past_one_epoch(mnist_dir, mnist_data_dir):
     assert len(list(dataset.take(5))) == 5
 
 
+def test_numpy_integer_sizes_are_accepted(mnist_dir, mnist_data_dir):
+    dataset = data.load_mnist("test[:64]", batch_size=np.int64(32), shuffle_buffer=np.int32(64),
+                              mnist_dir=mnist_dir, data_dir=mnist_data_dir)
+    assert [batch.shape[0] for batch in dataset] == [32, 32]
+
+
 @pytest.mark.parametrize("argument", ["batch_size", "shuffle_buffer"])
-@pytest.mark.parametrize("value", [0, -3, 2.5, True])
+@pytest.mark.parametrize("value", [0, -3, 2.5, True, np.int64(0)])
 def test_rejects_non_positive_sizes(argument, value, tmp_path):
     # An empty mnist_dir: were the sizes not checked first, FileNotFoundError.
     with pytest.raises(ValueError, match=argument):
@@ -138,6 +144,7 @@ def test_mnist_dir_resolution_order(monkeypatch, tmp_path):
     assert data.resolve_mnist_dir() is None
     monkeypatch.setenv(data.MNIST_DIR_ENV_VAR, str(tmp_path / "from_env"))
     assert data.resolve_mnist_dir() == tmp_path / "from_env"
+    assert data.resolve_mnist_dir("") == tmp_path / "from_env"  # Empty counts as unset.
     assert data.resolve_mnist_dir(tmp_path / "explicit") == tmp_path / "explicit"
     assert data.resolve_mnist_dir("~/mnist") == Path.home() / "mnist"
 

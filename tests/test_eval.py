@@ -167,6 +167,13 @@ def test_classifier_score_is_num_classes_for_confident_balanced_predictions():
     np.testing.assert_allclose(score.numpy(), num_classes, rtol=1e-6)
 
 
+def test_classifier_score_is_finite_when_a_class_probability_underflows():
+    """p(y) = exp(-1000) / 2 is 0 in float64; the score is still exp(KL) of the exact p."""
+    score = tfgan_eval.classifier_score_from_logits
+    np.testing.assert_allclose(score([[1000.0, 0.0], [1000.0, 0.0]]), 1.0, rtol=1e-12)
+    np.testing.assert_allclose(score([[800.0, 0.0, 0.0], [0.0, 800.0, 0.0]]), 2.0, rtol=1e-6)
+
+
 def test_classifier_score_lies_between_one_and_num_classes():
     for seed in range(5):
         logits = 2.0 * _rng(seed).standard_normal((30, 4))

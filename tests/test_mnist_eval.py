@@ -115,6 +115,19 @@ def test_cross_entropy_is_low_for_true_labels_and_high_for_wrong_ones(test_split
     assert float(mnist.mnist_cross_entropy(images, (labels + 1) % 10)) > 3.0
 
 
+@pytest.mark.parametrize("ids", [[0, 1, 2, 10], [0.0, 1.0, 2.5, 3.0], [-1, 0, 1, 2]])
+def test_class_ids_outside_the_classes_are_rejected(ids):
+    logits = np.zeros((4, 10), np.float32)
+    with pytest.raises(ValueError, match="whole numbers in \\[0, 10\\)"):
+        mnist.cross_entropy_from_logits(logits, np.array(ids))
+    with pytest.raises(ValueError, match="whole numbers"):
+        mnist.accuracy_from_logits(logits, np.array(ids))
+    # Whole-number floats are class ids: the cross-entropy of uniform logits is log 10.
+    np.testing.assert_allclose(
+        mnist.cross_entropy_from_logits(logits, np.array([0.0, 1.0, 2.0, 9.0])), np.log(10.0),
+        rtol=1e-6)
+
+
 def test_real_mnist_scores_reports_score_and_accuracy(test_split):
     scores = mnist.real_mnist_scores(test_split[0][:200], test_split[1][:200])
     assert scores["num_images"] == 200
@@ -137,6 +150,31 @@ def test_generator_inputs_are_sampled_by_name(eval_module):
     continuous = inputs["continuous_code"]
     assert -1.0 <= continuous.min() < -0.95 and 0.95 < continuous.max() <= 1.0
     assert all(values.dtype == np.float32 for values in inputs.values())
+
+
+def test_generated_inputs_and_real_subset_depend_on_the_seed_alone(eval_module):
+    """Not on --batch_size, nor on the order in which a signature lists the inputs."""
+    specs = [("noise", (8,)), ("one_hot_labels", (10,))]
+    batch_sizes = []
+
+    def generate(inputs):
+        assert len(inputs["noise"]) == len(inputs["one_hot_labels"])
+        batch_sizes.append(len(inputs["noise"]))
+        return np.zeros((len(inputs["noise"]), 28, 28, 1), np.float32)
+
+    _, first = eval_module.generate_images(specs, generate, 50, 7, np.random.default_rng(3))
+    _, second = eval_module.generate_images(specs[::-1], generate, 50, 50,
+                                            np.random.default_rng(3))
+    assert batch_sizes == [7] * 7 + [1, 50]
+    for name, _ in specs:
+        np.testing.assert_array_equal(first[name], second[name])
+
+    real = np.arange(100)
+    subset = eval_module.real_subset(real, 30, seed=3)
+    assert len(set(subset)) == 30 and np.all(np.diff(subset) > 0)
+    np.testing.assert_array_equal(eval_module.real_subset(real, 30, seed=3), subset)
+    assert not np.array_equal(eval_module.real_subset(real, 30, seed=4), subset)
+    np.testing.assert_array_equal(eval_module.real_subset(real, 100, seed=3), real)
 
 
 def _tiny_generator(conditional):

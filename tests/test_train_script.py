@@ -146,7 +146,7 @@ BAD_FLAGS = {
     "negative_recalibration": (["--batch_norm_recalibration_batches=-1"],
                                ["flag --batch_norm_recalibration_batches=-1"]),
     "missing_mnist_dir": (["--mnist_dir=/nonexistent"],
-                          ["FileNotFoundError", "'/nonexistent'", "does not exist"]),
+                          ["Flags parsing error", "'/nonexistent'", "does not exist"]),
     # The ACGAN losses need class labels and class logits, which this
     # unconditional script has not: the flag must be refused up front.
     "acgan_loss": (["--generator_loss=acgan_generator_loss"],

@@ -12,11 +12,13 @@ called, because TFDS retries the network for minutes when a file is missing.
 
 import functools
 import hashlib
+import numbers
 import os
 from pathlib import Path
 
 import tensorflow as tf
 import tensorflow_datasets as tfds
+from absl import flags
 
 MNIST_DIR_ENV_VAR = "TFGAN_MNIST_DIR"
 NUM_CLASSES = 10
@@ -53,8 +55,8 @@ def resolve_mnist_dir(mnist_dir=None):
     """Returns the directory of the MNIST files to build from, if any.
 
     Precedence: the explicit `mnist_dir` argument, then the environment
-    variable `TFGAN_MNIST_DIR` (ignored when empty), then None (TFDS downloads
-    the files).
+    variable `TFGAN_MNIST_DIR`, then None (TFDS downloads the files). An empty
+    argument or variable counts as unset.
 
     Args:
       mnist_dir: A path (str or `os.PathLike`) or None.
@@ -62,7 +64,7 @@ def resolve_mnist_dir(mnist_dir=None):
     Returns:
       A `pathlib.Path` with `~` expanded, or None.
     """
-    if mnist_dir is None:
+    if mnist_dir is None or mnist_dir == "":
         mnist_dir = os.environ.get(MNIST_DIR_ENV_VAR) or None
     return None if mnist_dir is None else Path(mnist_dir).expanduser()
 
@@ -126,6 +128,26 @@ def check_mnist_dir(mnist_dir):
             )
 
 
+def validate_mnist_dir_flag(mnist_dir):
+    """An absl validator for a `--mnist_dir` flag: `check_mnist_dir` at flag parsing.
+
+    The folder the flag names, else `$TFGAN_MNIST_DIR`, must hold the four
+    intact MNIST files, so a bad folder stops a script before any work;
+    neither set passes (TFDS downloads).
+
+    Example:
+
+      flags.register_validator("mnist_dir", data.validate_mnist_dir_flag)
+    """
+    mnist_dir = resolve_mnist_dir(mnist_dir)
+    if mnist_dir is not None:
+        try:
+            check_mnist_dir(mnist_dir)
+        except (FileNotFoundError, ValueError) as error:
+            raise flags.ValidationError(str(error)) from error
+    return True
+
+
 def load_mnist(
     split="train",
     batch_size=32,
@@ -182,7 +204,7 @@ def load_mnist(
       images = next(iter(load_mnist("train", batch_size=64)))  # [64, 28, 28, 1]
     """
     for argument, value in (("batch_size", batch_size), ("shuffle_buffer", shuffle_buffer)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
             raise ValueError(f"{argument} must be a positive int, got {value!r}.")
 
     mnist_dir = resolve_mnist_dir(mnist_dir)

@@ -40,9 +40,11 @@ def classifier_score_from_logits(logits):
     """
     logits = _validation.as_float_matrix(logits, "logits")
     logits64 = tf.cast(logits, tf.float64)
-    p = tf.nn.softmax(logits64)
-    log_marginal = tf.math.log(tf.reduce_mean(p, axis=0))
-    kl = tf.reduce_sum(p * (tf.nn.log_softmax(logits64) - log_marginal), axis=1)
+    log_p = tf.nn.log_softmax(logits64)
+    # log p(y) = log mean_x p(y|x), in log space: finite even where p(y) underflows.
+    log_marginal = (tf.reduce_logsumexp(log_p, axis=0)
+                    - tf.math.log(tf.cast(tf.shape(log_p)[0], tf.float64)))
+    kl = tf.reduce_sum(tf.exp(log_p) * (log_p - log_marginal), axis=1)
     return tf.cast(tf.exp(tf.reduce_mean(kl)), logits.dtype)
 
 

@@ -192,6 +192,11 @@ def mnist_frechet_distance(real_images, generated_images, num_batches=None):
 def _check_labels(labels, num_examples):
     labels = tf.convert_to_tensor(labels)
     if labels.shape.rank == 1:
+        ids = tf.get_static_value(labels)  # Known unless traced in a graph.
+        if ids is not None and not np.all((ids == np.round(ids)) & (ids >= 0)
+                                          & (ids < NUM_CLASSES)):
+            raise ValueError(f"Class ids must be whole numbers in [0, {NUM_CLASSES}); got "
+                             f"{np.unique(ids)[:10]}.")
         labels = tf.one_hot(tf.cast(labels, tf.int32), NUM_CLASSES)
     if labels.shape.rank != 2 or labels.shape[1] != NUM_CLASSES or labels.shape[0] != num_examples:
         raise ValueError(

@@ -122,6 +122,7 @@ def _define_flags():
     flags.DEFINE_integer("batch_size", 128, "Images per step.", lower_bound=1)
     flags.DEFINE_float("learning_rate", 2e-3, "Initial Adam learning rate.", lower_bound=0.0)
     flags.DEFINE_integer("seed", 0, "Seed of weights, dropout and data order.")
+    flags.register_validator("mnist_dir", data.validate_mnist_dir_flag)
 
 
 def main(argv):
