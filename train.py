@@ -36,7 +36,7 @@ from tfgan_losses import LOSS_CLASSES
 from tfgan_losses import data
 from tfgan_losses.training import callbacks as gan_callbacks
 from tfgan_losses.training.batch_norm import recalibrate_batch_norm
-from tfgan_losses.training.export import export_generator
+from tfgan_losses.training.export import check_export_dir, export_generator
 from tfgan_losses.training.fused_adam import FusedAdam
 from tfgan_losses.training.conditional import ConditionalGANModel
 from tfgan_losses.training.gan_model import GANModel
@@ -87,7 +87,8 @@ flags.DEFINE_integer("batch_norm_recalibration_batches", 20,
                      f"Batches of {RECALIBRATION_BATCH_SIZE} generator inputs over which the "
                      "generator's batch-norm statistics are recomputed before sampling and "
                      "export; 0 keeps the moving statistics of training.", lower_bound=0)
-flags.DEFINE_integer("seed", 0, "Seed of the noise, the data order and the initial weights.")
+flags.DEFINE_integer("seed", 0, "Seed of the noise, the data order and the initial weights.",
+                     lower_bound=0, upper_bound=2**32 - 1)
 flags.DEFINE_string("mnist_dir", None,
                     "Folder holding the four original MNIST .gz files, to build the dataset "
                     f"offline; defaults to ${data.MNIST_DIR_ENV_VAR}, else TFDS downloads.")
@@ -107,6 +108,7 @@ flags.DEFINE_enum("mixed_precision", "float32", ["float32", "mixed_float16", "mi
                   "Keras dtype policy of the networks; losses stay float32.")
 
 flags.register_validator("mnist_dir", data.validate_mnist_dir_flag)
+flags.register_validator("train_log_dir", bool, message="--train_log_dir must not be empty.")
 flags.register_validator("clip_weight", lambda c: c is None or c > 0,
                          message="--clip_weight must be a positive number.")
 flags.register_validator(
@@ -117,9 +119,28 @@ flags.register_validator(
     message="--discriminator_learning_rate must be positive.")
 
 
+def _check_export_dir(flag_values):
+    """--export_dir must not hold the training folder, and replaces only a former export."""
+    export_dir, train_log_dir = flag_values["export_dir"], flag_values["train_log_dir"]
+    if export_dir is None:
+        return True
+    export_dir, train_log_dir = os.path.abspath(export_dir), os.path.abspath(train_log_dir)
+    if os.path.commonpath([export_dir, train_log_dir]) == export_dir:
+        raise flags.ValidationError(
+            f"--export_dir {export_dir!r} would replace the folder that holds --train_log_dir "
+            f"{train_log_dir!r}.")
+    try:
+        check_export_dir(export_dir)
+    except ValueError as error:
+        raise flags.ValidationError(str(error)) from error
+    return True
+
+
+flags.register_multi_flags_validator(["export_dir", "train_log_dir"], _check_export_dir)
+
+
 def build_gan():
     """Builds and compiles a fresh GAN model of `--gan_type` from the flags."""
-    keras.utils.set_random_seed(FLAGS.seed)
     common = dict(discriminator_steps=FLAGS.discriminator_steps,
                   generator_steps=FLAGS.generator_steps, seed=FLAGS.seed,
                   generator_ema_decay=FLAGS.generator_ema_decay or None)
@@ -160,10 +181,56 @@ def grid_inputs(gan, count, seed):
     return noise
 
 
+def checkpoint_settings(gan):
+    """The flag values that a GAN model loaded from a checkpoint was trained with."""
+    gan_type = ("conditional" if isinstance(gan, ConditionalGANModel)
+                else "infogan" if isinstance(gan, InfoGANModel) else "unconditional")
+
+    def learning_rate(optimizer):
+        optimizer = getattr(optimizer, "inner_optimizer", optimizer)  # LossScaleOptimizer
+        return float(keras.ops.convert_to_numpy(optimizer.learning_rate))
+
+    settings = {
+        "gan_type": gan_type,
+        "generator_loss": getattr(gan.generator_loss, "name", None),
+        "discriminator_loss": getattr(gan.discriminator_loss, "name", None),
+        "gradient_penalty_weight": gan.gradient_penalty_weight or 0.0,
+        "discriminator_steps": gan.discriminator_steps,
+        "generator_steps": gan.generator_steps,
+        "generator_learning_rate": learning_rate(gan.generator_optimizer),
+        "discriminator_learning_rate": learning_rate(gan.discriminator_optimizer),
+        "generator_ema_decay": gan.generator_ema_decay or 0.0,
+        "noise_dims": gan.noise_shape[0],
+        "seed": gan.seed,
+        "mixed_precision": gan.generator.dtype_policy.name,
+        "jit_compile": bool(gan.jit_compile),
+    }
+    if gan_type == "infogan":
+        settings["mutual_information_penalty_weight"] = gan.mutual_information_penalty_weight
+    return settings
+
+
+def check_resumed_settings(gan, checkpoint_path):
+    """Raises `ValueError` when a flag given on the command line contradicts the
+    checkpoint being resumed (flags left out take the checkpoint's values)."""
+    conflicts = [
+        f"--{name}={FLAGS[name].value} (the checkpoint has {value})"
+        for name, value in checkpoint_settings(gan).items()
+        if FLAGS[name].present and not (
+            FLAGS[name].value == value or isinstance(value, float)
+            and np.isclose(FLAGS[name].value, value, rtol=1e-6, atol=0.0))]
+    if conflicts:
+        raise ValueError(
+            f"Resuming {checkpoint_path}, but these flags differ from its settings: "
+            f"{'; '.join(conflicts)}. Drop them to resume, or pick another --train_log_dir "
+            "to train a new model.")
+
+
 def load_or_build_gan(checkpoint_path):
     """Resumes from `checkpoint_path` when it exists, else builds a new model."""
     if os.path.exists(checkpoint_path):
         gan = keras.models.load_model(checkpoint_path)
+        check_resumed_settings(gan, checkpoint_path)
         logging.info("Resuming from %s at step %d.", checkpoint_path, gan.global_step)
         return gan
     return build_gan()
@@ -178,16 +245,22 @@ def make_strategy(name):
     return tf.distribute.get_strategy()
 
 
+def is_chief(strategy):
+    """Whether this process keeps the files: no cluster, the chief, or worker 0."""
+    resolver = getattr(strategy, "cluster_resolver", None)
+    return resolver is None or resolver.task_type in (None, "chief") or (
+        resolver.task_type == "worker" and resolver.task_id == 0)
+
+
 def output_dir(strategy, train_log_dir):
     """`train_log_dir` on the chief; a scratch folder inside it on other workers.
 
     Every worker runs the same saving code (saving may run collective ops), but
     only the chief's files are kept.
     """
-    resolver = getattr(strategy, "cluster_resolver", None)
-    if resolver is None or resolver.task_type in (None, "chief") or (
-            resolver.task_type == "worker" and resolver.task_id == 0):
+    if is_chief(strategy):
         return train_log_dir
+    resolver = strategy.cluster_resolver
     return os.path.join(train_log_dir, f"scratch_{resolver.task_type}_{resolver.task_id}")
 
 
@@ -199,14 +272,20 @@ def main(argv):
     log_dir = output_dir(strategy, FLAGS.train_log_dir)
     os.makedirs(log_dir, exist_ok=True)
     checkpoint_path = os.path.join(FLAGS.train_log_dir, "checkpoint.keras")
-    export_dir = FLAGS.export_dir or os.path.join(log_dir, "generator")
+    export_dir = os.path.join(log_dir, "generator")
+    if FLAGS.export_dir and is_chief(strategy):
+        export_dir = FLAGS.export_dir
 
+    keras.utils.set_random_seed(FLAGS.seed)  # Also when resuming: the same data order.
     with strategy.scope():
         gan = load_or_build_gan(checkpoint_path)
+    if FLAGS["mutual_information_penalty_weight"].present and not isinstance(gan, InfoGANModel):
+        logging.warning("--mutual_information_penalty_weight is ignored: the model is not an "
+                        "InfoGAN (--gan_type=infogan).")
     dataset = data.load_mnist(
         "train", FLAGS.batch_size * gan.discriminator_steps * strategy.num_replicas_in_sync,
         seed=FLAGS.seed, repeat=True, with_labels=isinstance(gan, ConditionalGANModel),
-        mnist_dir=mnist_dir)
+        mnist_dir=mnist_dir).skip(gan.global_step)  # A resumed run reads on where it stopped.
     summaries = gan_callbacks.GANSummaries(
         log_dir, grid_inputs(gan, FLAGS.grid_size ** 2, FLAGS.seed),
         FLAGS.grid_size, FLAGS.summary_interval_steps)
@@ -236,6 +315,7 @@ def main(argv):
             recalibrate_batch_norm(gan.generator, (
                 grid_inputs(gan, RECALIBRATION_BATCH_SIZE, FLAGS.seed + 1 + batch)
                 for batch in range(FLAGS.batch_norm_recalibration_batches)))
+        gan_callbacks.check_finite_weights(gan.generator, "the generator to export")
         tf.io.write_file(samples_path, tf.io.encode_png(summaries.sample_grid()))
         export_generator(gan.generator, export_dir)
     logging.info("Step %d. Samples: %s. Generator exported to %s.", gan.global_step,

@@ -133,6 +133,31 @@ def test_gan_checkpoint_failure_keeps_the_previous_checkpoint(mnist_images, tmp_
     assert keras.models.load_model(path).global_step == 1
 
 
+def test_gan_checkpoint_refuses_non_finite_weights(mnist_images, tmp_path):
+    """A last update that makes the weights NaN with finite logged losses (the losses are
+    computed before it) must not overwrite the good checkpoint."""
+    path = tmp_path / "checkpoint.keras"
+    gan = dense_gan()
+    gan.fit(batches(mnist_images), epochs=1, steps_per_epoch=1, verbose=0,
+            callbacks=[gan_callbacks.GANCheckpoint(str(path))])
+    before = path.read_bytes()
+
+    class PoisonAfterLastStep(keras.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            kernel = self.model.generator.layers[-2].kernel
+            kernel.assign(np.full(kernel.shape, np.nan, np.float32))
+
+    with pytest.raises(FloatingPointError, match="non-finite values in .*kernel"):
+        gan.fit(batches(mnist_images), epochs=1, steps_per_epoch=1, verbose=0,
+                callbacks=[gan_callbacks.TerminateOnNonFinite(), PoisonAfterLastStep(),
+                           gan_callbacks.GANCheckpoint(str(path))])
+    assert path.read_bytes() == before
+    moment = gan.discriminator_optimizer.variables[-1]
+    moment.assign(np.full(moment.shape, np.inf, np.float32))
+    with pytest.raises(FloatingPointError, match="non-finite"):
+        gan_callbacks.check_finite_weights(gan, "the model")
+
+
 def test_stop_at_step_ends_fit_at_the_global_step(mnist_images):
     gan = dense_gan()
     history = gan.fit(batches(mnist_images).repeat(), epochs=10, steps_per_epoch=2, verbose=0,
@@ -301,6 +326,23 @@ def test_export_replaces_an_existing_export(tmp_path):
     np.testing.assert_allclose(_serve(export_dir, noise), second(noise).numpy(), atol=1e-5)
     assert np.max(np.abs(first(noise).numpy() - second(noise).numpy())) > 1e-3
     assert _leftovers(tmp_path) == []
+
+
+@pytest.mark.parametrize("occupant", ["folder", "file"])
+def test_export_refuses_to_replace_anything_but_an_export(tmp_path, occupant):
+    target = tmp_path / "logs"
+    if occupant == "folder":
+        target.mkdir()
+        (target / "checkpoint.keras").write_text("not a SavedModel")
+    else:
+        target.write_text("a file")
+    before = _tree(tmp_path)
+    with pytest.raises(ValueError, match="exists and is not a SavedModel"):
+        export_generator(dense_generator(), str(target))
+    assert _tree(tmp_path) == before and _leftovers(tmp_path) == []
+    (tmp_path / "empty").mkdir()  # An empty folder is free.
+    export_generator(dense_generator(), str(tmp_path / "empty"))
+    assert (tmp_path / "empty" / "saved_model.pb").is_file()
 
 
 def _tree(folder):

@@ -135,6 +135,36 @@ def test_running_again_resumes_from_the_checkpoint(first_run, mnist_dir, mnist_d
         "generator_optimizer": 6, "discriminator_optimizer": 6}
     # Summaries continue the global step; none is written twice.
     assert _scalar_steps(first_run.log_dir, "generator_loss") == [2, 4, 6]
+    # The resumed run read on where the first stopped, with the same noise: it ends
+    # where an uninterrupted 6-step run ends. (Compared by the networks' outputs: the
+    # transposed convolutions' biases, which batch norm cancels, get zero gradients up
+    # to round-off, which Adam turns into steps of random sign.)
+    uninterrupted = first_run.log_dir.parent / "uninterrupted"
+    _train(uninterrupted, mnist_dir, mnist_data_dir, "--max_number_of_steps=6")
+    resumed = keras.models.load_model(first_run.log_dir / "checkpoint.keras")
+    straight = keras.models.load_model(uninterrupted / "checkpoint.keras")
+    noise = first_run.export_noise
+    images = np.random.default_rng(1).uniform(-1, 1, (8, 28, 28, 1)).astype(np.float32)
+    for outputs in (lambda gan: gan.generator(noise, training=True),
+                    lambda gan: gan.discriminator(images, training=False)):
+        np.testing.assert_allclose(outputs(resumed), outputs(straight), rtol=1e-4, atol=1e-5)
+
+
+def test_resuming_with_contradicting_flags_fails_and_keeps_the_checkpoint(
+        first_run, mnist_dir, mnist_data_dir):
+    checkpoint = first_run.log_dir / "checkpoint.keras"
+    before = _optimizer_iterations(checkpoint)
+    result = subprocess.run(
+        _command(first_run.log_dir, mnist_dir, *COMMON_FLAGS, "--max_number_of_steps=8",
+                 "--gan_type=conditional", "--discriminator_steps=2", "--noise_dims=64"),
+        cwd=first_run.log_dir.parent, env=_env(mnist_data_dir), capture_output=True,
+        text=True, timeout=420)
+    output = result.stdout + result.stderr
+    assert result.returncode != 0, output[-3000:]
+    assert "--gan_type=conditional (the checkpoint has unconditional)" in output, output[-3000:]
+    assert "--discriminator_steps=2 (the checkpoint has 1)" in output
+    assert "--noise_dims" not in output.split("differ from its settings")[-1]  # It agrees.
+    assert _optimizer_iterations(checkpoint) == before
 
 
 BAD_FLAGS = {
@@ -145,6 +175,10 @@ BAD_FLAGS = {
     "ema_decay_one": (["--generator_ema_decay=1"], ["flag --generator_ema_decay=1"]),
     "negative_recalibration": (["--batch_norm_recalibration_batches=-1"],
                                ["flag --batch_norm_recalibration_batches=-1"]),
+    "negative_seed": (["--seed=-1"], ["flag --seed=-1"]),
+    "empty_log_dir": (["--train_log_dir="], ["--train_log_dir must not be empty"]),
+    # The runs start in the folder that holds their --train_log_dir.
+    "export_over_log_dir": (["--export_dir=."], ["would replace the folder that holds"]),
     "missing_mnist_dir": (["--mnist_dir=/nonexistent"],
                           ["Flags parsing error", "'/nonexistent'", "does not exist"]),
     # The ACGAN losses need class labels and class logits, which this

@@ -67,6 +67,22 @@ class TerminateOnNonFinite(keras.callbacks.Callback):
                     "checkpoint holds the state before the divergence.")
 
 
+def check_finite_weights(model, what):
+    """Raises `FloatingPointError` if a weight of `model`, or of its optimizers, is NaN
+    or infinite; `what` names the model in the message."""
+    optimizers = [getattr(model, name, None) for name in
+                  ("optimizer", "generator_optimizer", "discriminator_optimizer")]
+    variables = list(model.weights) + [
+        variable for optimizer in optimizers if optimizer is not None
+        for variable in optimizer.variables]
+    for variable in variables:
+        if not np.all(np.isfinite(keras.ops.convert_to_numpy(variable))):
+            raise FloatingPointError(
+                f"Training diverged: {what} holds non-finite values in `{variable.path}`. "
+                "Nothing was saved; the last checkpoint holds the state before the "
+                "divergence.")
+
+
 def atomic_save(model, path):
     """Saves `model` as a `.keras` file so that a crash never leaves a partial file.
 
@@ -85,7 +101,9 @@ class GANCheckpoint(keras.callbacks.Callback):
     """Saves the whole GAN model (networks, both optimizers, seed state) every epoch.
 
     Use epochs of `save_interval_steps` steps so that a crash or kill loses at
-    most that many steps; `keras.models.load_model(path)` resumes.
+    most that many steps; `keras.models.load_model(path)` resumes. A model whose
+    weights or optimizer state hold a NaN or infinity is not saved: training
+    stops with `FloatingPointError` and the last checkpoint stays.
 
     Args:
       path: Target `.keras` file.
@@ -96,6 +114,7 @@ class GANCheckpoint(keras.callbacks.Callback):
         self.path = path
 
     def on_epoch_end(self, epoch, logs=None):
+        check_finite_weights(self.model, "the model to checkpoint")
         atomic_save(self.model, self.path)
 
 
@@ -118,8 +137,9 @@ class StopAtStep(keras.callbacks.Callback):
 class GANSummaries(keras.callbacks.Callback):
     """Writes TensorBoard scalars and an image grid of samples, indexed by global step.
 
-    The grid uses fixed noise and the generator in inference mode (batch-norm
-    moving statistics), so it shows what an exported generator produces.
+    The grid uses fixed noise and the generator's current weights in inference
+    mode (batch-norm moving statistics). train.py's final `samples.png` and
+    export use the weight average with recalibrated batch norm instead.
 
     Args:
       log_dir: TensorBoard directory.

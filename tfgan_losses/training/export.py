@@ -29,12 +29,26 @@ def _input_signature(generator, input_names):
             for x, name in zip(inputs, input_names)]
 
 
+def check_export_dir(export_dir):
+    """Raises `ValueError` unless `export_dir` is free for an export: absent, an empty
+    folder, or a former SavedModel (which an export replaces, deleting it)."""
+    if not os.path.exists(export_dir):
+        return
+    if not os.path.isdir(export_dir) or not (
+            not os.listdir(export_dir)
+            or os.path.isfile(os.path.join(export_dir, "saved_model.pb"))):
+        raise ValueError(
+            f"export_dir {export_dir!r} exists and is not a SavedModel: an export replaces "
+            "its target, so it must be a former export, an empty folder or a new path.")
+
+
 def export_generator(generator, export_dir, input_names=None):
     """Writes `generator` to `export_dir` as a SavedModel, atomically.
 
     The model is written to a temporary folder beside `export_dir` and moved
     into place only when complete, so an interrupted export never leaves a
-    half-written model at the target; an existing export is replaced.
+    half-written model at the target; an existing export is replaced, and any
+    other existing folder or file is refused.
 
     Args:
       generator: Keras model with known input shapes.
@@ -46,12 +60,17 @@ def export_generator(generator, export_dir, input_names=None):
     Returns:
       `export_dir`.
 
+    Raises:
+      ValueError: If `export_dir` exists and is neither a SavedModel nor an
+        empty folder, or `input_names` does not name every input.
+
     Example:
       >>> export_generator(gan.generator, "out/generator")
       >>> tf.saved_model.load("out/generator").signatures["serving_default"](
       ...     noise=tf.random.normal([4, 64]))["images"].shape
       TensorShape([4, 28, 28, 1])
     """
+    check_export_dir(export_dir)
     signature = _input_signature(generator, input_names)
 
     def serve(*inputs):
