@@ -77,6 +77,8 @@ class FusedBatchNormalization(layers.BatchNormalization):
             return False
         if keras.backend.standardize_dtype(inputs.dtype) not in _FUSED_DTYPES:
             return False
+        if self.variable_dtype != "float32":  # The op takes float32 scale and statistics.
+            return False
         return not self._synchronizes_across_replicas() and not in_xla_context()
 
     def _moments(self, inputs, mask):

@@ -68,6 +68,9 @@ class SpectralNormalization(layers.Wrapper):
         if not (isinstance(layer, layers.Dense) or hasattr(layer, "convolution_op")):
             raise TypeError("SpectralNormalization wraps a keras.layers.Dense or Conv1D/2D/3D "
                             f"layer, got {type(layer).__name__}.")
+        if getattr(layer, "padding", None) == "causal":  # Conv1D pads in `call`, not here.
+            raise ValueError("SpectralNormalization cannot wrap a convolution with "
+                             "padding='causal'; pad the inputs and use padding='valid'.")
         # Variables are read in float32 (sigma in full precision) and cast for
         # the linear map explicitly. (Keras still autocasts variable reads when a
         # layer with a mixed policy is called on its own, outside any model:
@@ -112,18 +115,19 @@ class SpectralNormalization(layers.Wrapper):
 
     def call(self, inputs, training=False):
         inverse_sigma = 1.0 / self.spectral_norm(training)
-        inputs = ops.cast(inputs, self.compute_dtype)  # Not autocast: see __init__.
+        dtype = self.layer.compute_dtype  # The wrapped layer's policy decides.
+        inputs = ops.cast(inputs, dtype)  # Not autocast: see __init__.
         divides_kernel = self._divides_kernel(inputs.shape)
         kernel = self.layer.kernel * inverse_sigma if divides_kernel else self.layer.kernel
-        kernel = ops.cast(kernel, self.compute_dtype)
+        kernel = ops.cast(kernel, dtype)
         if isinstance(self.layer, layers.Dense):
             outputs = kernel_first_matmul.matmul(inputs, kernel)
         else:
             outputs = self.layer.convolution_op(inputs, kernel)
         if not divides_kernel:
-            outputs = outputs * ops.cast(inverse_sigma, self.compute_dtype)
+            outputs = outputs * ops.cast(inverse_sigma, dtype)
         if self.layer.use_bias:
-            bias = ops.cast(self.layer.bias, self.compute_dtype)
+            bias = ops.cast(self.layer.bias, dtype)
             if getattr(self.layer, "data_format", None) == "channels_first":
                 bias = ops.reshape(bias, (-1,) + (1,) * (len(outputs.shape) - 2))
             outputs = outputs + bias

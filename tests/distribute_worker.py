@@ -175,6 +175,60 @@ def _mirrored_run(strategy, loss, discriminator_steps, optimizer, data, global_b
     }
 
 
+def _squared_real_outputs(real_outputs, generated_outputs):
+    """A discriminator loss whose float16 gradient overflows on large real outputs."""
+    from keras import ops
+    return ops.mean(ops.cast(real_outputs, "float32") ** 2) + 0.0 * ops.mean(
+        ops.cast(generated_outputs, "float32"))
+
+
+def _overflow_on_one_replica_run(strategy):
+    """mixed_float16, one step whose discriminator gradient overflows float16 on the
+    second half of the batch only: replica 1's half under MirroredStrategy."""
+    import keras
+    import numpy as np
+    import tensorflow as tf
+    keras.mixed_precision.set_global_policy("mixed_float16")
+    try:
+        with strategy.scope():
+            gan = build_gan(compile_kwargs=dict(discriminator_loss=_squared_real_outputs,
+                                                **optimizers("sgd")))
+        data = images(2 * PER_REPLICA)
+        data[PER_REPLICA:] *= 300.0
+        gan.fit(tf.data.Dataset.from_tensor_slices(data).batch(2 * PER_REPLICA), verbose=0)
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+    return {
+        "loss_scale": float(gan.discriminator_optimizer.dynamic_scale.numpy()),
+        "weights_finite": bool(all(np.all(np.isfinite(w)) for w in gan.get_weights())),
+        "discriminator_updates": int(gan.discriminator_optimizer.iterations.numpy()),
+    }
+
+
+KERAS_LOSSES = ("WassersteinGeneratorLoss", "LeastSquaresDiscriminatorLoss")
+
+
+def _keras_loss_in_compile_run(strategy, loss_name):
+    """One SGD step of a Dense(1) model compiled with a tfgan_losses Keras loss; `y` plays
+    the discriminator's outputs on real data."""
+    import keras
+    import numpy as np
+    import tensorflow as tf
+    import tfgan_losses
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=(2 * PER_REPLICA, 3)).astype(np.float32)
+    y = rng.normal(size=(2 * PER_REPLICA, 1)).astype(np.float32)
+    with strategy.scope():
+        keras.utils.set_random_seed(0)
+        model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
+        model.compile(optimizer=keras.optimizers.SGD(1.0),
+                      loss=getattr(tfgan_losses, loss_name)())
+    history = model.fit(tf.data.Dataset.from_tensor_slices((x, y)).batch(2 * PER_REPLICA),
+                        verbose=0)
+    return {"weights": [w.numpy().tolist() for w in model.weights],
+            "loss": history.history["loss"][0]}
+
+
 def run_mirrored():
     """Each MIRRORED_RUNS entry and the MNIST run on the default (single-device) strategy
     and on MirroredStrategy over two logical CPUs."""
@@ -197,6 +251,13 @@ def run_mirrored():
     results["runs"]["mnist_tiny"] = {
         strategy_name: _mirrored_run(strategy, "gradient_penalty", 1, "sgd", data,
                                      global_batch, mnist_networks=True)
+        for strategy_name, strategy in (("single", single), ("mirrored", mirrored))}
+    results["keras_losses_in_compile"] = {
+        loss_name: {strategy_name: _keras_loss_in_compile_run(strategy, loss_name)
+                    for strategy_name, strategy in (("single", single), ("mirrored", mirrored))}
+        for loss_name in KERAS_LOSSES}
+    results["overflow_on_one_replica"] = {
+        strategy_name: _overflow_on_one_replica_run(strategy)
         for strategy_name, strategy in (("single", single), ("mirrored", mirrored))}
     return results
 

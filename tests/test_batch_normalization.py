@@ -197,6 +197,21 @@ def test_float64_inputs_fall_back_to_the_keras_layer():
     np.testing.assert_allclose(outputs, expected, rtol=1e-10)
 
 
+@pytest.mark.parametrize("dtype", ["bfloat16", "float16"])
+def test_half_precision_variables_fall_back_to_the_keras_layer(dtype):
+    """The fused op takes float32 scale and offset; a pure 16-bit layer keeps Keras's."""
+    layer = _layer((8, 3), dtype=dtype)
+    inputs = _inputs((8, 3))
+    expected, _, _ = _numpy_training_call(inputs.astype(np.float64),
+                                          np.asarray(layer.gamma.numpy(), np.float64),
+                                          np.asarray(layer.beta.numpy(), np.float64))
+
+    outputs = layer(inputs, training=True)
+
+    assert outputs.dtype == dtype
+    np.testing.assert_allclose(np.asarray(outputs, np.float32), expected, rtol=0.02, atol=0.02)
+
+
 def test_saves_and_loads(tmp_path):
     inputs = keras.Input((3,))
     model = keras.Model(inputs, FusedBatchNormalization(momentum=0.5, synchronized=True)(inputs))

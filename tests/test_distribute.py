@@ -182,6 +182,25 @@ def test_mirrored_step_with_tf_gan_mnist_networks_equals_single_device_step(mirr
                                    atol=1e-6, err_msg=key)
 
 
+@pytest.mark.parametrize("loss_name", worker.KERAS_LOSSES)
+def test_keras_loss_in_model_compile_gives_the_single_device_step(mirrored_results, loss_name):
+    """The Loss classes divide by the replica count, as Keras's own losses do."""
+    run = mirrored_results["keras_losses_in_compile"][loss_name]
+    single, mirrored = run["single"], run["mirrored"]
+    for expected, actual in zip(single["weights"], mirrored["weights"], strict=True):
+        np.testing.assert_allclose(actual, expected, rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(mirrored["loss"], single["loss"], rtol=1e-6)
+
+
+def test_mixed_float16_overflow_on_one_replica_skips_the_step_on_all(mirrored_results):
+    """Keras's LossScaleOptimizer judges only the first replica's gradients; an overflow
+    on the second replica alone must still skip the update and halve the scale."""
+    run = mirrored_results["overflow_on_one_replica"]
+    for result in run.values():
+        assert result == {"loss_scale": INITIAL_LOSS_SCALE / 2, "weights_finite": True,
+                          "discriminator_updates": 0}
+
+
 @pytest.mark.parametrize("name", sorted(worker.MIRRORED_RUNS))
 def test_replicas_draw_their_own_slices_of_the_single_device_noise(mirrored_results, name):
     single, mirrored = (mirrored_results["runs"][name][key] for key in ("single", "mirrored"))
@@ -309,6 +328,8 @@ def test_mixed_float16_overflow_halves_the_scale_and_skips_the_update():
     for before, after in zip(generator_before, gan.generator.trainable_weights):
         np.testing.assert_array_equal(after.numpy(), before)  # Skipped.
     _assert_all_changed(discriminator_before, gan.discriminator)
+    # The step counts though its generator update was skipped (StopAtStep, resuming).
+    assert int(gan.generator_optimizer.iterations.numpy()) == 0 and gan.global_step == 1
 
 
 def _gradient_penalty(discriminator, weights, real, generated, gradient_scale):

@@ -317,6 +317,15 @@ def test_batch_not_divisible_by_discriminator_steps_raises(mnist_images):
         gan.fit(batches(mnist_images[:16], 8), epochs=1, verbose=0)
 
 
+def test_sample_weights_are_refused(mnist_images):
+    gan = dense_gan()
+    gan.compile(run_eagerly=True)
+    with pytest.raises(ValueError, match="sample_weight"):
+        gan.fit(tf.data.Dataset.from_tensor_slices(
+            (mnist_images[:8], np.zeros(8, np.float32), np.ones(8, np.float32))).batch(8),
+            epochs=1, verbose=0)
+
+
 @pytest.mark.parametrize("kwargs", [dict(discriminator_steps=0), dict(generator_steps=-1),
                                     dict(discriminator_steps=1.5)])
 def test_invalid_step_counts_raise(kwargs):
@@ -432,6 +441,26 @@ def test_keras_file_restores_the_noise_seed_generator_state(seed, mnist_images, 
     # interpolation weights) of the first steps, and runs resumed from a
     # checkpoint differ from uninterrupted ones.
     np.testing.assert_array_equal(loaded.seed_generator.state.numpy(), state)
+
+
+def test_keras_file_restores_the_step_count_and_older_files_count_updates(
+        mnist_images, tmp_path, monkeypatch):
+    gan = dense_gan(generator_steps=2)
+    gan.compile(run_eagerly=True)
+    gan.fit(batches(mnist_images[:2 * SLICE], SLICE), epochs=1, verbose=0)
+    assert gan.global_step == 2
+    gan.save(tmp_path / "gan.keras")
+    assert keras.models.load_model(tmp_path / "gan.keras").global_step == 2
+
+    def without_step_count(self, store):  # As GANModel saved before it counted steps.
+        keras.Model.save_own_variables(self, store)
+        store["seed_generator_state"] = self.seed_generator.state
+
+    monkeypatch.setattr(GANModel, "save_own_variables", without_step_count)
+    gan.save(tmp_path / "older.keras")
+    monkeypatch.undo()
+    # Four generator updates, two per step.
+    assert keras.models.load_model(tmp_path / "older.keras").global_step == 2
 
 
 def test_training_resumed_from_a_keras_file_matches_uninterrupted_training(saved_gan):

@@ -75,6 +75,8 @@ def test_classifier_fn_and_features_share_the_network(test_split, test_logits):
 def test_classifier_rejects_images_of_the_wrong_shape():
     with pytest.raises(ValueError, match=r"\[N, 28, 28, 1\]"):
         mnist.mnist_classifier_fn(np.zeros((2, 32, 32, 3), np.float32))
+    with pytest.raises(ValueError, match="floats in \\[-1, 1\\], got uint8"):
+        mnist.mnist_score(np.zeros((2, 28, 28, 1), np.uint8))
 
 
 def test_tf_gan_num_batches_gives_the_same_logits(test_split, test_logits):

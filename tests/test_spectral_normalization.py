@@ -144,6 +144,25 @@ def test_mixed_precision_keeps_float32_kernel_and_sigma():
     np.testing.assert_allclose(tf.cast(outputs, tf.float32), expected, rtol=0.03, atol=0.03)
 
 
+def test_a_float32_wrapped_layer_computes_in_float32_under_a_mixed_policy():
+    """As if the layer were called directly: its own policy decides, not the global one."""
+    keras.mixed_precision.set_dtype_policy("mixed_bfloat16")
+    try:
+        inputs = keras.Input((7,))
+        wrapper = SpectralNormalization(keras.layers.Dense(5, dtype="float32"))
+        model = keras.Model(inputs, wrapper(inputs))
+    finally:
+        keras.mixed_precision.set_dtype_policy("float32")
+    kernel, bias = wrapper.layer.kernel.numpy(), wrapper.layer.bias.numpy()
+    sigma, _ = _power_iteration(kernel, wrapper.vector_u.numpy())
+
+    outputs = model(_inputs((3, 7)), training=True)
+
+    assert outputs.dtype == tf.float32
+    np.testing.assert_allclose(outputs, _inputs((3, 7)) @ (kernel / sigma) + bias, rtol=1e-5,
+                               atol=1e-6)
+
+
 def test_saves_and_loads(tmp_path):
     inputs = keras.Input((7,))
     model = keras.Model(inputs, SpectralNormalization(keras.layers.Dense(3))(inputs))
@@ -160,3 +179,8 @@ def test_saves_and_loads(tmp_path):
 def test_rejects_layers_without_a_plain_linear_kernel(layer):
     with pytest.raises(TypeError, match="Dense or Conv1D/2D/3D"):
         SpectralNormalization(layer)
+
+
+def test_rejects_causal_padding():
+    with pytest.raises(ValueError, match="causal"):
+        SpectralNormalization(keras.layers.Conv1D(4, 3, padding="causal"))

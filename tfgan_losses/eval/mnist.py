@@ -109,6 +109,9 @@ def _as_images(images):
     if images.shape.rank != 4 or tuple(images.shape[1:]) != IMAGE_SHAPE:
         raise ValueError(
             f"MNIST images must have shape [N, 28, 28, 1] (or [N, 28, 28]), got {images.shape}.")
+    if not images.dtype.is_floating:  # uint8 pixels in [0, 255] would score as garbage.
+        raise ValueError(f"MNIST images must be floats in [-1, 1], got {images.dtype.name}; "
+                         "map uint8 pixels p to p / 127.5 - 1.")
     return tf.cast(images, tf.float32)
 
 

@@ -20,11 +20,19 @@ Calling convention, `loss(y_true, y_pred, sample_weight=None)`:
 `generated_weights` for two-sided losses); a [batch] weight vector is expanded
 to the outputs' rank, so Keras's per-example weights work with [batch, 1]
 outputs.
+
+Under `tf.distribute` with several replicas, calling a loss divides the
+averaging reductions (all but `SUM` and `NONE`) by the replica count, as
+Keras's own losses do, so that `model.compile(loss=...)` sums the replicas'
+gradients to the global batch's. Like Keras's, this is exact when every
+replica's share of the weights has the same total (e.g. unweighted, even
+batches); `per_replica` gives the loss without that division.
 """
 
 import keras
 from keras import ops, tree
 
+from tfgan_losses.distribute import scale_loss_for_replicas
 from tfgan_losses.losses.acgan import acgan_discriminator_loss, acgan_generator_loss
 from tfgan_losses.losses.least_squares import (
     least_squares_discriminator_loss, least_squares_generator_loss)
@@ -74,8 +82,16 @@ class GANLoss(keras.losses.Loss):
         """Returns the loss of `y_pred` (and `y_true`), weighted by `sample_weight`.
 
         Inputs are converted to the loss's dtype (`keras.backend.floatx()`), as
-        Keras's own losses do.
+        Keras's own losses do. Under `tf.distribute`, an averaging reduction is
+        divided by the replica count (see the module docstring).
         """
+        loss = self.per_replica(y_true, y_pred, sample_weight)
+        if self.reduction in (Reduction.SUM, Reduction.NONE):
+            return loss
+        return scale_loss_for_replicas(loss)
+
+    def per_replica(self, y_true, y_pred, sample_weight=None):
+        """The loss of this replica's batch, as the functional loss computes it."""
         to_tensor = lambda x: None if x is None else ops.convert_to_tensor(x, self.dtype)
         y_true, y_pred = tree.map_structure(to_tensor, (y_true, y_pred), none_is_leaf=True)
         weights = 1.0 if sample_weight is None else sample_weight

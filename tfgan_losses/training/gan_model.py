@@ -32,6 +32,7 @@ Scaling out:
 """
 
 import contextlib
+import types
 
 import keras
 import tensorflow as tf
@@ -46,6 +47,7 @@ _GENERATOR_LEARNING_RATE = 1e-3      # TF-GAN's MNIST example.
 _DISCRIMINATOR_LEARNING_RATE = 1e-4
 _ADAM_BETA_1 = 0.5
 _SEED_STATE_KEY = "seed_generator_state"
+_TRAIN_STEPS_KEY = "train_steps"
 
 
 def resolve_loss(identifier):
@@ -60,6 +62,14 @@ def resolve_loss(identifier):
         if callable(identifier):
             return identifier
         raise
+
+
+def _replica_loss(loss, real_outputs, generated_outputs):
+    """`loss` on this replica's batch: `_scale_loss` divides the sum of all terms by the
+    replica count, so a `GANLoss` must not divide its own term too."""
+    if isinstance(loss, keras_losses.GANLoss):
+        return loss.per_replica(real_outputs, generated_outputs)
+    return loss(real_outputs, generated_outputs)
 
 
 def _loss_scale(optimizer):
@@ -77,9 +87,35 @@ def _scale_loss(optimizer, loss):
     return loss
 
 
+def _non_finite_on_every_replica_if_on_one(gradients):
+    """Makes this replica's gradients non-finite when any replica's are.
+
+    Keras's `LossScaleOptimizer` skips a step whose gradients overflowed, but under
+    `tf.distribute` it judges the first replica's gradients before the replicas' are
+    summed: an overflow on another replica alone would reach the weights. Dividing
+    one gradient by 1, or by 0 when any replica counted a non-finite gradient, makes
+    every replica see what any replica saw.
+    """
+    context = tf.distribute.get_replica_context()
+    if context is None or context.num_replicas_in_sync == 1:
+        return gradients
+    present = [index for index, gradient in enumerate(gradients) if gradient is not None]
+    finite = ops.all(ops.stack([ops.all(ops.isfinite(gradients[i])) for i in present]))
+    non_finite_replicas = context.all_reduce(tf.distribute.ReduceOp.SUM,
+                                             ops.cast(ops.logical_not(finite), "float32"))
+    finite_everywhere = ops.equal(non_finite_replicas, 0.0)
+    gradients = list(gradients)
+    first = present[0]
+    gradients[first] = gradients[first] / ops.cast(finite_everywhere, gradients[first].dtype)
+    return gradients
+
+
 def _apply_gradients(optimizer, tape, scaled_loss, variables):
-    """One optimizer update of `variables` from `tape` (a `LossScaleOptimizer` unscales)."""
+    """One optimizer update of `variables` from `tape` (a `LossScaleOptimizer` unscales,
+    and skips the update when the gradients overflowed on any replica)."""
     gradients = tape.gradient(scaled_loss, variables)
+    if isinstance(optimizer, keras.optimizers.LossScaleOptimizer):
+        gradients = _non_finite_on_every_replica_if_on_one(gradients)
     optimizer.apply_gradients(zip(gradients, variables))
 
 
@@ -152,6 +188,12 @@ class GANModel(keras.Model):
         self.noise_shape = tuple(noise_shape) if noise_shape else self._generator_noise_shape()
         self.seed = seed
         self.seed_generator = keras.random.SeedGenerator(seed)
+        # Completed train steps (a loss-scale optimizer does not count the updates it
+        # skips). Kept out of Keras's weight tracking and saved under its own key, as
+        # the seed state is, so checkpoints written before it existed still load.
+        self._counters = types.SimpleNamespace(train_steps=keras.Variable(
+            0, dtype="int64", trainable=False, name="train_steps",
+            aggregation="only_first_replica"))
         self.generator_ema_decay = generator_ema_decay
         self._generator_averages = [
             self._average_variable(variable) for variable in generator.trainable_variables
@@ -270,15 +312,20 @@ class GANModel(keras.Model):
         }
 
     def save_own_variables(self, store):
-        """Saves the noise generator's state too, so resumed training draws new noise."""
+        """Saves the noise generator's state and the step count too, so resumed training
+        draws new noise and counts on."""
         super().save_own_variables(store)
         store[_SEED_STATE_KEY] = self.seed_generator.state
+        store[_TRAIN_STEPS_KEY] = self._counters.train_steps
 
     def load_own_variables(self, store):
         keys = list(store.keys())
         if _SEED_STATE_KEY in keys:
             self.seed_generator.state.assign(store[_SEED_STATE_KEY])
-        super().load_own_variables({key: store[key] for key in keys if key != _SEED_STATE_KEY})
+        if _TRAIN_STEPS_KEY in keys:
+            self._counters.train_steps.assign(store[_TRAIN_STEPS_KEY])
+        own = [key for key in keys if key not in (_SEED_STATE_KEY, _TRAIN_STEPS_KEY)]
+        super().load_own_variables({key: store[key] for key in own})
 
     @classmethod
     def from_config(cls, config):
@@ -386,7 +433,10 @@ class GANModel(keras.Model):
         return [tensor[i::steps] for i in range(steps)] if steps > 1 else [tensor]
 
     def train_step(self, data):
-        real_data, labels, _ = keras.utils.unpack_x_y_sample_weight(data)
+        real_data, labels, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
+        if sample_weight is not None:
+            raise ValueError("GANModel does not weight examples: fit it on images, or "
+                             "(images, labels) for conditional models, without sample_weight.")
         real_slices = self._split_batch(real_data)
         label_slices = self._split_batch(labels)
         for real, slice_labels in zip(real_slices, label_slices):
@@ -394,6 +444,7 @@ class GANModel(keras.Model):
         for step in range(self.generator_steps):
             index = step % self.discriminator_steps
             self._generator_update(real_slices[index], label_slices[index])
+        self._counters.train_steps.assign_add(1)
         logs = {tracker.name: tracker.result() for tracker in self.metrics}
         if _in_multi_worker_mode(self.distribute_strategy):
             # Keras 3 reduces logs across workers along axis 0, which scalars lack
@@ -410,7 +461,7 @@ class GANModel(keras.Model):
             generated_outputs = self.discriminate(generated_data, generator_inputs)
             real_logits = _adversarial_logits(real_outputs)
             generated_logits = _adversarial_logits(generated_outputs)
-            loss = self.discriminator_loss(real_logits, generated_logits)
+            loss = _replica_loss(self.discriminator_loss, real_logits, generated_logits)
             loss += self.discriminator_auxiliary_loss(
                 generator_inputs, real_outputs, generated_outputs, labels)
             if self.gradient_penalty_weight:
@@ -439,7 +490,8 @@ class GANModel(keras.Model):
             generated_outputs = self.discriminate(generated_data, generator_inputs)
             real_logits = (_adversarial_logits(self.discriminate(real_data, generator_inputs))
                            if needs_real else None)
-            loss = self.generator_loss(real_logits, _adversarial_logits(generated_outputs))
+            loss = _replica_loss(self.generator_loss, real_logits,
+                                 _adversarial_logits(generated_outputs))
             loss += self.generator_auxiliary_loss(generator_inputs, generated_outputs, labels)
             regularization = self.generator.losses  # Recomputed on every access.
             if regularization:
@@ -488,5 +540,11 @@ class GANModel(keras.Model):
 
     @property
     def global_step(self):
-        """Completed train steps, from the generator optimizer's update count."""
-        return int(self.generator_optimizer.iterations.numpy()) // self.generator_steps
+        """Completed train steps, also those whose updates a loss-scale optimizer skipped.
+
+        A checkpoint written before the model counted its steps resumes from its
+        generator optimizer's update count.
+        """
+        counted = int(keras.ops.convert_to_numpy(self._counters.train_steps))
+        updates = int(keras.ops.convert_to_numpy(self.generator_optimizer.iterations))
+        return max(counted, updates // self.generator_steps)
