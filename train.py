@@ -217,8 +217,8 @@ def check_resumed_settings(gan, checkpoint_path):
         f"--{name}={FLAGS[name].value} (the checkpoint has {value})"
         for name, value in checkpoint_settings(gan).items()
         if FLAGS[name].present and not (
-            FLAGS[name].value == value or isinstance(value, float)
-            and np.isclose(FLAGS[name].value, value, rtol=1e-6, atol=0.0))]
+            FLAGS[name].value == value
+            or (isinstance(value, float) and np.isclose(FLAGS[name].value, value, rtol=1e-6)))]
     if conflicts:
         raise ValueError(
             f"Resuming {checkpoint_path}, but these flags differ from its settings: "

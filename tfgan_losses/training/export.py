@@ -34,9 +34,9 @@ def check_export_dir(export_dir):
     folder, or a former SavedModel (which an export replaces, deleting it)."""
     if not os.path.exists(export_dir):
         return
-    if not os.path.isdir(export_dir) or not (
-            not os.listdir(export_dir)
-            or os.path.isfile(os.path.join(export_dir, "saved_model.pb"))):
+    free = os.path.isdir(export_dir) and (
+        not os.listdir(export_dir) or os.path.isfile(os.path.join(export_dir, "saved_model.pb")))
+    if not free:
         raise ValueError(
             f"export_dir {export_dir!r} exists and is not a SavedModel: an export replaces "
             "its target, so it must be a former export, an empty folder or a new path.")
