@@ -123,14 +123,20 @@ def test_graph_and_xla_match_eager(jit_compile):
     np.testing.assert_allclose(compiled.vector_u.numpy(), eager.vector_u.numpy(), rtol=1e-5)
 
 
-def test_mixed_precision_keeps_float32_kernel_and_sigma():
+def _model_built_under_mixed_bfloat16(**dense_kwargs):
+    """A model of `SpectralNormalization(Dense(5, **dense_kwargs))` on 7 inputs, built under
+    the mixed_bfloat16 policy."""
     keras.mixed_precision.set_dtype_policy("mixed_bfloat16")
     try:
         inputs = keras.Input((7,))
-        wrapper = SpectralNormalization(keras.layers.Dense(5))
-        model = keras.Model(inputs, wrapper(inputs))
+        wrapper = SpectralNormalization(keras.layers.Dense(5, **dense_kwargs))
+        return keras.Model(inputs, wrapper(inputs)), wrapper
     finally:
         keras.mixed_precision.set_dtype_policy("float32")
+
+
+def test_mixed_precision_keeps_float32_kernel_and_sigma():
+    model, wrapper = _model_built_under_mixed_bfloat16()
     kernel, bias = wrapper.layer.kernel.numpy(), wrapper.layer.bias.numpy()
     sigma, new_u = _power_iteration(kernel, wrapper.vector_u.numpy())
 
@@ -146,13 +152,7 @@ def test_mixed_precision_keeps_float32_kernel_and_sigma():
 
 def test_a_float32_wrapped_layer_computes_in_float32_under_a_mixed_policy():
     """As if the layer were called directly: its own policy decides, not the global one."""
-    keras.mixed_precision.set_dtype_policy("mixed_bfloat16")
-    try:
-        inputs = keras.Input((7,))
-        wrapper = SpectralNormalization(keras.layers.Dense(5, dtype="float32"))
-        model = keras.Model(inputs, wrapper(inputs))
-    finally:
-        keras.mixed_precision.set_dtype_policy("float32")
+    model, wrapper = _model_built_under_mixed_bfloat16(dtype="float32")
     kernel, bias = wrapper.layer.kernel.numpy(), wrapper.layer.bias.numpy()
     sigma, _ = _power_iteration(kernel, wrapper.vector_u.numpy())
 
