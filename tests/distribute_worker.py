@@ -223,9 +223,11 @@ def _keras_loss_in_compile_run(strategy, loss_name):
         model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
         model.compile(optimizer=keras.optimizers.SGD(1.0),
                       loss=getattr(tfgan_losses, loss_name)())
+    initial_weights = [w.numpy().tolist() for w in model.weights]
     history = model.fit(tf.data.Dataset.from_tensor_slices((x, y)).batch(2 * PER_REPLICA),
                         verbose=0)
-    return {"weights": [w.numpy().tolist() for w in model.weights],
+    return {"initial_weights": initial_weights,
+            "weights": [w.numpy().tolist() for w in model.weights],
             "loss": history.history["loss"][0]}
 
 
@@ -235,30 +237,24 @@ def run_mirrored():
     configure_logical_cpus(2)
     import tensorflow as tf
     tf.config.experimental.enable_op_determinism()
-    mirrored = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
-    single = tf.distribute.get_strategy()
+    strategies = {"single": tf.distribute.get_strategy(),
+                  "mirrored": tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])}
+
+    def on_both(run, *args, **kwargs):
+        return {name: run(strategy, *args, **kwargs) for name, strategy in strategies.items()}
+
     results = {"devices": [d.name for d in tf.config.list_logical_devices("CPU")],
                "runs": {}}
     for name, (loss, discriminator_steps, optimizer) in MIRRORED_RUNS.items():
         global_batch = 2 * PER_REPLICA * discriminator_steps
-        data = images(STEPS * global_batch)
-        results["runs"][name] = {
-            strategy_name: _mirrored_run(strategy, loss, discriminator_steps, optimizer, data,
-                                         global_batch)
-            for strategy_name, strategy in (("single", single), ("mirrored", mirrored))}
-    global_batch = 2 * PER_REPLICA
-    data = images(global_batch, shape=(28, 28, 1))
-    results["runs"]["mnist_tiny"] = {
-        strategy_name: _mirrored_run(strategy, "gradient_penalty", 1, "sgd", data,
-                                     global_batch, mnist_networks=True)
-        for strategy_name, strategy in (("single", single), ("mirrored", mirrored))}
+        results["runs"][name] = on_both(_mirrored_run, loss, discriminator_steps, optimizer,
+                                        images(STEPS * global_batch), global_batch)
+    results["runs"]["mnist_tiny"] = on_both(
+        _mirrored_run, "gradient_penalty", 1, "sgd", images(2 * PER_REPLICA, shape=(28, 28, 1)),
+        2 * PER_REPLICA, mnist_networks=True)
     results["keras_losses_in_compile"] = {
-        loss_name: {strategy_name: _keras_loss_in_compile_run(strategy, loss_name)
-                    for strategy_name, strategy in (("single", single), ("mirrored", mirrored))}
-        for loss_name in KERAS_LOSSES}
-    results["overflow_on_one_replica"] = {
-        strategy_name: _overflow_on_one_replica_run(strategy)
-        for strategy_name, strategy in (("single", single), ("mirrored", mirrored))}
+        loss_name: on_both(_keras_loss_in_compile_run, loss_name) for loss_name in KERAS_LOSSES}
+    results["overflow_on_one_replica"] = on_both(_overflow_on_one_replica_run)
     return results
 
 

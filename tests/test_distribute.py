@@ -187,7 +187,10 @@ def test_keras_loss_in_model_compile_gives_the_single_device_step(mirrored_resul
     """The Loss classes divide by the replica count, as Keras's own losses do."""
     run = mirrored_results["keras_losses_in_compile"][loss_name]
     single, mirrored = run["single"], run["mirrored"]
-    for expected, actual in zip(single["weights"], mirrored["weights"], strict=True):
+    assert single["initial_weights"] == mirrored["initial_weights"]
+    for initial, expected, actual in zip(single["initial_weights"], single["weights"],
+                                         mirrored["weights"], strict=True):
+        assert np.max(np.abs(np.subtract(expected, initial))) > 1e-3  # The step moved them.
         np.testing.assert_allclose(actual, expected, rtol=1e-6, atol=1e-6)
     np.testing.assert_allclose(mirrored["loss"], single["loss"], rtol=1e-6)
 
