@@ -137,6 +137,12 @@ def test_activation_metrics_reject_bad_inputs(metric):
     with pytest.raises(ValueError, match="`real_activations` must have a floating-point"):
         metric(np.ones((10, 4), np.int32), good)
 
+    # Eager inputs always have a batch size; a graph traced without one does not.
+    unknown_batch = tf.TensorSpec([None, 4], tf.float64)
+    traced = tf.function(metric, input_signature=[unknown_batch, unknown_batch])
+    with pytest.raises(ValueError, match=r"statically known first dimension .* got shape \(None, 4\)"):
+        traced.get_concrete_function()
+
 
 def test_frechet_distance_needs_two_samples_per_set():
     with pytest.raises(ValueError, match="`generated_activations` needs at least 2 samples"):

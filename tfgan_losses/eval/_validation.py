@@ -20,7 +20,7 @@ def num_rows(tensor, name):
     if rows is None:
         raise ValueError(
             f"`{name}` must have a statically known first dimension (always the "
-            "case in eager mode), got shape {tensor.shape}."
+            f"case in eager mode), got shape {tensor.shape}."
         )
     return rows
 
