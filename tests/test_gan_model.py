@@ -310,6 +310,31 @@ def test_generator_steps_count_generator_updates(mnist_images):
     assert gan.global_step == 2
 
 
+@pytest.mark.parametrize("mode", ["eager", "graph", "xla"])
+def test_generator_moving_statistics_advance_once_per_generator_update(mode, mnist_images):
+    # Every generator call feeds its batch norm the same per-channel constant (the
+    # Dense bias): batch mean `shift`, batch variance 0. After k updates from the
+    # initial (0, 1), moving mean = shift * (1 - m**k) and moving variance = m**k.
+    momentum, shift = 0.9, np.linspace(-1.0, 1.0, 16).astype(np.float32)
+    noise = keras.Input((NOISE_DIMS,))
+    net = keras.layers.Dense(16, kernel_initializer="zeros",
+                             bias_initializer=keras.initializers.Constant(shift))(noise)
+    batch_norm = keras.layers.BatchNormalization(momentum=momentum)
+    net = keras.layers.Dense(28 * 28, activation="tanh")(batch_norm(net))
+    generator = keras.Model(noise, keras.layers.Reshape((28, 28, 1))(net))
+    keras.utils.set_random_seed(0)
+    gan = GANModel(generator, dense_discriminator(), discriminator_steps=3, seed=0)
+    gan.compile(gradient_penalty_weight=1.0, **MODES[mode])
+
+    gan.fit(batches(mnist_images[:3 * SLICE], 3 * SLICE), epochs=1, verbose=0)
+
+    # One generator update (TF-GAN's update ops), not four generator calls.
+    np.testing.assert_allclose(batch_norm.moving_mean.numpy(), shift * (1 - momentum),
+                               rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(batch_norm.moving_variance.numpy(), np.full(16, momentum),
+                               rtol=1e-5)
+
+
 def test_batch_not_divisible_by_discriminator_steps_raises(mnist_images):
     gan = dense_gan(discriminator_steps=3)
     gan.compile()

@@ -24,7 +24,8 @@ import keras
 import tensorflow as tf
 
 
-def _batch_norm_layers(model):
+def batch_norm_layers(model):
+    """Every `keras.layers.BatchNormalization` in `model`, nested models included."""
     return [layer for layer in model._flatten_layers(include_self=True, recursive=True)
             if isinstance(layer, keras.layers.BatchNormalization)]
 
@@ -59,7 +60,7 @@ def recalibrate_batch_norm(model, input_batches):
     """
     if not tf.executing_eagerly():
         raise RuntimeError("recalibrate_batch_norm runs eagerly; call it outside tf.function.")
-    layers = _batch_norm_layers(model)
+    layers = batch_norm_layers(model)
     momenta = [layer.momentum for layer in layers]
     batches = 0
     try:

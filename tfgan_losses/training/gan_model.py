@@ -41,6 +41,7 @@ from keras import ops
 from tfgan_losses.distribute import replica_slice_draw, scale_loss_for_replicas
 from tfgan_losses.losses import keras_losses
 from tfgan_losses.losses.gradient_penalty import wasserstein_gradient_penalty
+from tfgan_losses.training.batch_norm import batch_norm_layers
 from tfgan_losses.training.fused_adam import FusedAdam
 
 _GENERATOR_LEARNING_RATE = 1e-3      # TF-GAN's MNIST example.
@@ -454,7 +455,7 @@ class GANModel(keras.Model):
 
     def _discriminator_update(self, real_data, labels):
         generator_inputs = self.sample_generator_inputs(ops.shape(real_data)[0], labels)
-        generated_data = self.generator(generator_inputs, training=True)
+        generated_data = self._generate_keeping_moving_statistics(generator_inputs)
         optimizer = self.discriminator_optimizer
         with tf.GradientTape() as tape:
             real_outputs = self.discriminate(real_data, generator_inputs)
@@ -480,6 +481,23 @@ class GANModel(keras.Model):
         self.discriminator_loss_tracker.update_state(loss)
         self.real_output_tracker.update_state(ops.mean(real_logits))
         self.generated_output_tracker.update_state(ops.mean(generated_logits))
+
+    def _generate_keeping_moving_statistics(self, generator_inputs):
+        """The generator's training-mode output, its batch norms' moving statistics unchanged.
+
+        Batch normalisation normalises with the batch's statistics, as in the
+        generator update. TF-GAN runs a network's update ops with that network's
+        own train op only, so the generator's moving statistics advance once per
+        generator update, not also in the discriminator updates that only consume
+        generated data (with momentum 0.999 they average ~1000 generator updates).
+        """
+        moving_statistics = [variable for layer in batch_norm_layers(self.generator)
+                             for variable in (layer.moving_mean, layer.moving_variance)]
+        saved = [ops.copy(variable.value) for variable in moving_statistics]
+        generated_data = self.generator(generator_inputs, training=True)
+        for variable, value in zip(moving_statistics, saved):
+            variable.assign(value)
+        return generated_data
 
     def _generator_update(self, real_data, labels):
         generator_inputs = self.sample_generator_inputs(ops.shape(real_data)[0], labels)
