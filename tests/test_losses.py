@@ -10,6 +10,7 @@ taking the same keyword arguments as the library function so both can be
 called with identical arguments.
 """
 
+import inspect
 import math
 
 import keras
@@ -377,6 +378,15 @@ def test_tf1_only_arguments_are_accepted(spec):
                                rtol=RTOL, atol=ATOL)
 
 
+def test_loss_collection_defaults_to_tf_gans():
+    functions = [getattr(tl, name) for name in dir(tl) if inspect.isfunction(getattr(tl, name))]
+    defaults = {function.__name__: inspect.signature(function).parameters["loss_collection"].default
+                for function in functions
+                if "loss_collection" in inspect.signature(function).parameters}
+    assert len(defaults) == 14
+    assert set(defaults.values()) == {tf.compat.v1.GraphKeys.LOSSES}, defaults
+
+
 def _numeric_gradient(f, x, h=1e-6):
     x = np.asarray(x, np.float64)
     grad = np.zeros_like(x)
@@ -591,6 +601,13 @@ def test_cycle_consistency_loss():
     np.testing.assert_allclose(got, want, rtol=RTOL)
     np.testing.assert_allclose(tl.cycle_consistency_loss([1.0, 2.0], [2.0, 2.0], [0.0], [2.0]), 1.25)
     np.testing.assert_allclose(tl.cycle_consistency_loss(x, x, y, y), 0.0)
+
+
+def test_cycle_consistency_empty_batch_adds_zero():
+    # TF1's absolute_difference divides by the count of non-zero weights, 0 if none.
+    y, y_rec = np.array([[1.0, 2.0, 3.0]]), np.zeros((1, 3))
+    np.testing.assert_allclose(
+        tl.cycle_consistency_loss(np.zeros((0, 3)), np.zeros((0, 3)), y, y_rec), 1.0)
 
 
 def test_cycle_consistency_shape_mismatch():
@@ -1012,6 +1029,8 @@ def test_gradient_penalty_validation():
         tl.wasserstein_gradient_penalty(REAL4, GEN4, None, critic, weights=[1.0, 2.0])
     with pytest.raises(ValueError, match="reduction"):
         tl.wasserstein_gradient_penalty(REAL4, GEN4, None, critic, reduction="mean")
+    with pytest.raises(ValueError, match="does not depend on its input"):
+        tl.wasserstein_gradient_penalty(REAL4, GEN4, None, lambda x, _: tf.ones([4]))
 
 
 def test_gradient_penalty_dtypes():
@@ -1284,12 +1303,30 @@ def test_dtypes(spec, dtype, out_dtype, rtol):
                                    atol=rtol)
 
 
+@pytest.mark.parametrize("spec", TWO_SIDED_SPECS, ids=repr)
+@pytest.mark.parametrize("float64_input", [0, 1])
+def test_float64_beside_float32_is_computed_in_float64(spec, float64_input):
+    """float64 data (numpy's default) beside a float32 network output."""
+    inputs = list(make_inputs(spec, seed=29, label_dtype="int32"))
+    inputs[float64_input] = inputs[float64_input].astype(np.float64)
+    got = spec.fn(*inputs)
+    assert got.dtype == tf.float64
+    np.testing.assert_allclose(got, oracle(spec, inputs), rtol=1e-6)
+
+
 @pytest.mark.parametrize("dtype,out_dtype", [
     ("float32", tf.float32), ("float16", tf.float32), ("float64", tf.float64)])
 def test_cycle_consistency_dtypes(dtype, out_dtype):
     x = np.array([[1.0, 2.0], [3.0, 4.0]], dtype)
     got = tl.cycle_consistency_loss(x, x + 1, x, x - 3)
     assert got.dtype == out_dtype
+    np.testing.assert_allclose(got, 2.0)
+
+
+def test_cycle_consistency_mixes_float64_and_float32():
+    x = np.array([[1.0, 2.0], [3.0, 4.0]])
+    got = tl.cycle_consistency_loss(x, (x + 1).astype(np.float32), x.astype(np.float32), x - 3)
+    assert got.dtype == tf.float64
     np.testing.assert_allclose(got, 2.0)
 
 

@@ -11,13 +11,13 @@ accepted so TF-GAN code ports unchanged, and ignored.
 """
 
 from tfgan_losses.losses.cross_entropy import softmax_cross_entropy
-from tfgan_losses.losses.reduction import Reduction, check_compatible_shapes, to_float
+from tfgan_losses.losses.reduction import Reduction, check_compatible_shapes, to_floats
 
 
 def acgan_discriminator_loss(
         discriminator_real_classification_logits,
         discriminator_gen_classification_logits, one_hot_labels, label_smoothing=0.0,
-        real_weights=1.0, generated_weights=1.0, scope=None, loss_collection=None,
+        real_weights=1.0, generated_weights=1.0, scope=None, loss_collection="losses",
         reduction=Reduction.SUM_BY_NONZERO_WEIGHTS, add_summaries=False):
     """ACGAN discriminator loss, `L = CE(y, C(G(z))) + CE(y_smoothed, C(x))`.
 
@@ -50,8 +50,8 @@ def acgan_discriminator_loss(
       1.3862944  # 2 log 2
     """
     del scope, loss_collection, add_summaries
-    real = to_float(discriminator_real_classification_logits)
-    gen = to_float(discriminator_gen_classification_logits)
+    real, gen = to_floats(discriminator_real_classification_logits,
+                          discriminator_gen_classification_logits)
     check_compatible_shapes(real, gen, "discriminator_real_classification_logits",
                             "discriminator_gen_classification_logits")
     loss_on_generated = softmax_cross_entropy(
@@ -63,7 +63,7 @@ def acgan_discriminator_loss(
 
 def acgan_generator_loss(
         discriminator_gen_classification_logits, one_hot_labels, weights=1.0,
-        scope=None, loss_collection=None, reduction=Reduction.SUM_BY_NONZERO_WEIGHTS,
+        scope=None, loss_collection="losses", reduction=Reduction.SUM_BY_NONZERO_WEIGHTS,
         add_summaries=False):
     """ACGAN generator loss, `L = CE(y, C(G(z, y)))`: make samples classifiable as y.
 

@@ -6,13 +6,14 @@ Adversarial Networks", https://arxiv.org/abs/1703.10593.
 
 from keras import ops
 
-from tfgan_losses.losses.reduction import check_compatible_shapes, to_float
+from tfgan_losses.losses.reduction import (check_compatible_shapes, compute_weighted_loss,
+                                           to_floats)
 
 
 def _mean_absolute_error(data, reconstructed, data_name, reconstructed_name):
-    data, reconstructed = to_float(data), to_float(reconstructed)
+    """TF1's `absolute_difference` with its defaults (an empty batch gives 0)."""
     check_compatible_shapes(data, reconstructed, data_name, reconstructed_name)
-    return ops.mean(ops.abs(data - reconstructed))
+    return compute_weighted_loss(ops.abs(data - reconstructed))
 
 
 def cycle_consistency_loss(data_x, reconstructed_data_x, data_y, reconstructed_data_y,
@@ -40,6 +41,8 @@ def cycle_consistency_loss(data_x, reconstructed_data_x, data_y, reconstructed_d
       1.25  # (0.5 + 2) / 2
     """
     del scope, add_summaries
+    data_x, reconstructed_data_x, data_y, reconstructed_data_y = to_floats(
+        data_x, reconstructed_data_x, data_y, reconstructed_data_y)
     loss_x2x = _mean_absolute_error(data_x, reconstructed_data_x, "data_x", "reconstructed_data_x")
     loss_y2y = _mean_absolute_error(data_y, reconstructed_data_y, "data_y", "reconstructed_data_y")
     return (loss_x2x + loss_y2y) / 2.0

@@ -60,7 +60,8 @@ def _critic_gradients(discriminator_fn, interpolates, generator_inputs, discrimi
             outputs = ops.cast(outputs, "float32") * gradient_scale
     gradients = tape.gradient(outputs, interpolates)
     if gradients is None:
-        return to_float(ops.zeros_like(interpolates))
+        raise ValueError("The output of `discriminator_fn` does not depend on its input data, "
+                         "so it has no gradient to penalise.")
     gradients = to_float(gradients)  # The norm is computed in float32 at least.
     if gradient_scale is not None:
         gradients = gradients / ops.cast(gradient_scale, gradients.dtype)
@@ -79,7 +80,7 @@ def _uniform(shape, dtype, seed):
 def wasserstein_gradient_penalty(
         real_data, generated_data, generator_inputs=None, discriminator_fn=None,
         discriminator_scope=None, epsilon=1e-10, target=1.0, one_sided=False,
-        weights=1.0, scope=None, loss_collection=None,
+        weights=1.0, scope=None, loss_collection="losses",
         reduction=Reduction.SUM_BY_NONZERO_WEIGHTS, add_summaries=False, seed=None,
         gradient_scale=None):
     """WGAN-GP penalty, `E[(sqrt(||grad D(x_hat)||^2 + eps) / target - 1)^2]`.
@@ -118,8 +119,9 @@ def wasserstein_gradient_penalty(
       The penalty, a scalar unless `reduction` is `Reduction.NONE` ([batch]).
 
     Raises:
-      ValueError: If `discriminator_fn` is not callable, the data's ranks are
-        unknown or shapes differ, `epsilon` < 0 or `target` <= 0.
+      ValueError: If `discriminator_fn` is not callable or its output does not
+        depend on its input, the data's ranks are unknown or shapes differ,
+        `epsilon` < 0 or `target` <= 0.
 
     Example:
       >>> # The critic D(x) = 2 sum(x) has gradient norm 2 * sqrt(4) = 4 on 4 features.

@@ -14,12 +14,12 @@ accepted so TF-GAN code ports unchanged, and ignored.
 from keras import ops
 
 from tfgan_losses.losses.reduction import (
-    Reduction, check_compatible_shapes, compute_weighted_loss, to_float)
+    Reduction, check_compatible_shapes, compute_weighted_loss, to_float, to_floats)
 
 
 def least_squares_generator_loss(
         discriminator_gen_outputs, real_label=1, weights=1.0, scope=None,
-        loss_collection=None, reduction=Reduction.SUM_BY_NONZERO_WEIGHTS,
+        loss_collection="losses", reduction=Reduction.SUM_BY_NONZERO_WEIGHTS,
         add_summaries=False):
     """Least-squares generator loss, `L_G = 1/2 E[(D(G(z)) - c)^2]`, c = `real_label`.
 
@@ -46,7 +46,7 @@ def least_squares_generator_loss(
 def least_squares_discriminator_loss(
         discriminator_real_outputs, discriminator_gen_outputs, real_label=1,
         fake_label=0, real_weights=1.0, generated_weights=1.0, scope=None,
-        loss_collection=None, reduction=Reduction.SUM_BY_NONZERO_WEIGHTS,
+        loss_collection="losses", reduction=Reduction.SUM_BY_NONZERO_WEIGHTS,
         add_summaries=False):
     """Least-squares discriminator loss, `L_D = 1/2 E[(D(x) - b)^2] + 1/2 E[(D(G(z)) - a)^2]`.
 
@@ -71,7 +71,7 @@ def least_squares_discriminator_loss(
       2.0  # 0 + 4/2
     """
     del scope, loss_collection, add_summaries
-    real, gen = to_float(discriminator_real_outputs), to_float(discriminator_gen_outputs)
+    real, gen = to_floats(discriminator_real_outputs, discriminator_gen_outputs)
     check_compatible_shapes(real, gen, "discriminator_real_outputs", "discriminator_gen_outputs")
     loss_on_real = compute_weighted_loss(
         ops.square(real - real_label) / 2.0, real_weights, reduction, "real_weights")

@@ -23,12 +23,12 @@ from keras import ops
 
 from tfgan_losses.losses.cross_entropy import sigmoid_cross_entropy
 from tfgan_losses.losses.reduction import (
-    Reduction, check_compatible_shapes, check_weights_broadcastable, to_float)
+    Reduction, check_compatible_shapes, check_weights_broadcastable, to_float, to_floats)
 
 
 def minimax_discriminator_loss(
         discriminator_real_outputs, discriminator_gen_outputs, label_smoothing=0.25,
-        real_weights=1.0, generated_weights=1.0, scope=None, loss_collection=None,
+        real_weights=1.0, generated_weights=1.0, scope=None, loss_collection="losses",
         reduction=Reduction.SUM_BY_NONZERO_WEIGHTS, add_summaries=False):
     """Minimax discriminator loss, `L_D = -E[log D(x)] - E[log(1 - D(G(z)))]`.
 
@@ -58,7 +58,7 @@ def minimax_discriminator_loss(
       1.3862944  # 2 log 2
     """
     del scope, loss_collection, add_summaries
-    real, gen = to_float(discriminator_real_outputs), to_float(discriminator_gen_outputs)
+    real, gen = to_floats(discriminator_real_outputs, discriminator_gen_outputs)
     if reduction == Reduction.NONE:  # Only element-wise sums need matching shapes.
         check_compatible_shapes(real, gen, "discriminator_real_outputs",
                                 "discriminator_gen_outputs")
@@ -71,7 +71,7 @@ def minimax_discriminator_loss(
 
 def minimax_generator_loss(
         discriminator_gen_outputs, label_smoothing=0.0, weights=1.0, scope=None,
-        loss_collection=None, reduction=Reduction.SUM_BY_NONZERO_WEIGHTS,
+        loss_collection="losses", reduction=Reduction.SUM_BY_NONZERO_WEIGHTS,
         add_summaries=False):
     """Minimax (saturating) generator loss, `L_G = E[log(1 - D(G(z)))] + const`.
 
@@ -103,7 +103,7 @@ def minimax_generator_loss(
 
 def modified_discriminator_loss(
         discriminator_real_outputs, discriminator_gen_outputs, label_smoothing=0.25,
-        real_weights=1.0, generated_weights=1.0, scope=None, loss_collection=None,
+        real_weights=1.0, generated_weights=1.0, scope=None, loss_collection="losses",
         reduction=Reduction.SUM_BY_NONZERO_WEIGHTS, add_summaries=False):
     """Modified-GAN discriminator loss: identical to `minimax_discriminator_loss`.
 
@@ -120,7 +120,7 @@ def modified_discriminator_loss(
 
 def modified_generator_loss(
         discriminator_gen_outputs, label_smoothing=0.0, weights=1.0, scope=None,
-        loss_collection=None, reduction=Reduction.SUM_BY_NONZERO_WEIGHTS,
+        loss_collection="losses", reduction=Reduction.SUM_BY_NONZERO_WEIGHTS,
         add_summaries=False):
     """Modified (non-saturating) generator loss, `L_G = -E[log D(G(z))]`.
 

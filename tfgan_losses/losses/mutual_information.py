@@ -31,7 +31,7 @@ def _validate_information_penalty_inputs(structured_generator_inputs, predicted_
 
 def mutual_information_penalty(
         structured_generator_inputs, predicted_distributions, weights=1.0, scope=None,
-        loss_collection=None, reduction=Reduction.SUM_BY_NONZERO_WEIGHTS,
+        loss_collection="losses", reduction=Reduction.SUM_BY_NONZERO_WEIGHTS,
         add_summaries=False):
     """InfoGAN penalty, `-sum_i w_i E[log Q_i(c_i | G(z, c))] / n`: the codes' mean NLL.
 

@@ -62,6 +62,18 @@ def to_float(x):
     return ops.cast(x, "float32")
 
 
+def to_floats(*values):
+    """`to_float` for inputs combined in one loss: float64 if any of them is float64.
+
+    TF-GAN casts every input to float32; float64 data (numpy's default) beside a
+    float32 network output is computed in float64 here, as a float64 input alone is.
+    """
+    values = [ops.convert_to_tensor(value) for value in values]
+    if any(keras.backend.standardize_dtype(value.dtype) == "float64" for value in values):
+        return [ops.cast(value, "float64") for value in values]
+    return [ops.cast(value, "float32") for value in values]
+
+
 def check_compatible_shapes(x, y, x_name, y_name):
     """Raises a `ValueError` unless `x` and `y` have compatible static shapes.
 

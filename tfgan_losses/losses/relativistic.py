@@ -19,14 +19,14 @@ scope=None)` with plain means; the optional `real_weights`,
 from keras import ops
 
 from tfgan_losses.losses.cross_entropy import sigmoid_cross_entropy
-from tfgan_losses.losses.reduction import Reduction, check_compatible_shapes, to_float
+from tfgan_losses.losses.reduction import Reduction, check_compatible_shapes, to_floats
 
 
 def _relativistic_loss(discriminator_real_outputs, discriminator_gen_outputs, real_target,
                        real_weights, generated_weights, reduction):
     """Sigmoid cross-entropies of the relativistic logits `D(x_r) - mean D(x_f)` (target
     `real_target`) and `D(x_f) - mean D(x_r)` (target `1 - real_target`), summed."""
-    real, gen = to_float(discriminator_real_outputs), to_float(discriminator_gen_outputs)
+    real, gen = to_floats(discriminator_real_outputs, discriminator_gen_outputs)
     check_compatible_shapes(real, gen, "discriminator_real_outputs", "discriminator_gen_outputs")
     real_logits, gen_logits = real - ops.mean(gen), gen - ops.mean(real)
     loss_on_real = sigmoid_cross_entropy(

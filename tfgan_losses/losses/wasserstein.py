@@ -14,11 +14,11 @@ accepted so TF-GAN code ports unchanged, and ignored.
 from keras import ops
 
 from tfgan_losses.losses.reduction import (
-    Reduction, check_compatible_shapes, compute_weighted_loss, to_float)
+    Reduction, check_compatible_shapes, compute_weighted_loss, to_float, to_floats)
 
 
 def wasserstein_generator_loss(
-        discriminator_gen_outputs, weights=1.0, scope=None, loss_collection=None,
+        discriminator_gen_outputs, weights=1.0, scope=None, loss_collection="losses",
         reduction=Reduction.SUM_BY_NONZERO_WEIGHTS, add_summaries=False):
     """Wasserstein generator loss, `L_G = -E[D(G(z))]`.
 
@@ -45,7 +45,7 @@ def wasserstein_generator_loss(
 
 def wasserstein_discriminator_loss(
         discriminator_real_outputs, discriminator_gen_outputs, real_weights=1.0,
-        generated_weights=1.0, scope=None, loss_collection=None,
+        generated_weights=1.0, scope=None, loss_collection="losses",
         reduction=Reduction.SUM_BY_NONZERO_WEIGHTS, add_summaries=False):
     """Wasserstein critic loss, `L_D = E[D(G(z))] - E[D(x)]`.
 
@@ -71,7 +71,7 @@ def wasserstein_discriminator_loss(
       -2.0
     """
     del scope, loss_collection, add_summaries
-    real, gen = to_float(discriminator_real_outputs), to_float(discriminator_gen_outputs)
+    real, gen = to_floats(discriminator_real_outputs, discriminator_gen_outputs)
     check_compatible_shapes(real, gen, "discriminator_real_outputs", "discriminator_gen_outputs")
     loss_on_generated = compute_weighted_loss(gen, generated_weights, reduction, "generated_weights")
     loss_on_real = compute_weighted_loss(real, real_weights, reduction, "real_weights")
@@ -79,7 +79,7 @@ def wasserstein_discriminator_loss(
 
 
 def wasserstein_hinge_generator_loss(
-        discriminator_gen_outputs, weights=1.0, scope=None, loss_collection=None,
+        discriminator_gen_outputs, weights=1.0, scope=None, loss_collection="losses",
         reduction=Reduction.SUM_BY_NONZERO_WEIGHTS, add_summaries=False):
     """Hinge generator loss, `L_G = -E[D(G(z))]`: the Wasserstein generator loss.
 
@@ -100,7 +100,7 @@ def wasserstein_hinge_generator_loss(
 def wasserstein_hinge_discriminator_loss(
         discriminator_real_outputs, discriminator_gen_outputs, real_weights=1.0,
         generated_weights=1.0, real_hinge=1.0, generated_hinge=1.0, scope=None,
-        loss_collection=None, reduction=Reduction.SUM_BY_NONZERO_WEIGHTS,
+        loss_collection="losses", reduction=Reduction.SUM_BY_NONZERO_WEIGHTS,
         add_summaries=False):
     """Hinge discriminator loss, `L_D = E[relu(h_r - D(x))] + E[relu(h_g + D(G(z)))]`.
 
@@ -128,7 +128,7 @@ def wasserstein_hinge_discriminator_loss(
       1.25  # real: (0 + 1) / 2, generated: (0 + 1.5) / 2
     """
     del scope, loss_collection, add_summaries
-    real, gen = to_float(discriminator_real_outputs), to_float(discriminator_gen_outputs)
+    real, gen = to_floats(discriminator_real_outputs, discriminator_gen_outputs)
     check_compatible_shapes(real, gen, "discriminator_real_outputs", "discriminator_gen_outputs")
     loss_on_real = compute_weighted_loss(
         ops.relu(real_hinge - real), real_weights, reduction, "real_weights")
