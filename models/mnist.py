@@ -23,6 +23,9 @@ Differences from TF-GAN:
 * Batch normalisation follows Keras's `training` flag; TF-GAN's
   discriminator always normalises with batch statistics.
 * The InfoGAN generator takes the categorical code one-hot, not as class ids.
+* The stored spectral-normalization vector `u` advances once per training
+  call, in call order; TF-GAN's graph ran the real and generated calls'
+  power iterations concurrently, so it advanced one or two rounds per step.
 """
 
 import keras
@@ -36,7 +39,8 @@ from models.spectral_normalization import SpectralNormalization
 from models.sub_pixel_convolution import SubPixelConv2D, SubPixelConv2DTranspose
 
 WEIGHT_DECAY = 2.5e-5
-"""TF-GAN's L2 weight decay, applied to the kernels as `keras.regularizers.L2`."""
+"""TF-GAN's L2 weight decay, applied to the kernels as `keras.regularizers.L2` (to
+`W / sigma`, once per call, for spectrally normalised kernels, as in TF-GAN)."""
 
 TINY_SIZES = {"hidden_units": 8, "base_filters": 2}
 """Size arguments for networks of a few thousand parameters, for fast tests.

@@ -16,6 +16,15 @@ call from a stored vector `u` (one entry per row of `W`):
 with `u'` and `v` held constant for the gradient (`stop_gradient`), so that
 the gradient flows through `sigma` into `W`, as in the paper and TF-GAN.
 
+The wrapped layer's kernel regularizer (TF-GAN's weight decay) applies to
+`W / sigma`, once per call, as in TF-GAN: its layers regularize what the
+custom getter returns, the normalised kernel, and each call of the
+discriminator adds its own term. The wrapper takes the regularizer over from
+the kernel variable and adds the term with `add_loss`; for an L2 regularizer
+`L2(W / sigma) = L2(W) / sigma**2`, so W / sigma need not be formed.
+Because `sigma` scales with `W`, the term's gradient is orthogonal to `W`: it
+flattens the spectrum instead of shrinking the kernel.
+
 `keras.layers.SpectralNormalization` differs: it *assigns* `W / sigma` to the
 kernel variable before each training call, so the optimiser steps on the
 normalised kernel and no gradient flows through `sigma`; under a mixed
@@ -49,7 +58,9 @@ class SpectralNormalization(layers.Wrapper):
     updates it on every use); in inference calls it stays fixed. `sigma` is
     computed in float32 from the float32 kernel, also under a mixed-precision
     policy (inside a model). A wrapped `Dense` multiplies with
-    `kernel_first_matmul.matmul` (a faster float32 input gradient).
+    `kernel_first_matmul.matmul` (a faster float32 input gradient). The
+    wrapped layer's `kernel_regularizer` is evaluated at `W / sigma` and added
+    once per call (`add_loss`), as TF-GAN's weight decay.
 
     Args:
       layer: A `keras.layers.Dense` or `keras.layers.Conv1D/2D/3D` (not a
@@ -79,6 +90,9 @@ class SpectralNormalization(layers.Wrapper):
 
     def build(self, input_shape):
         super().build(input_shape)
+        # Applied to W / sigma in `call`, not to W by Keras's weight regularization.
+        self.kernel_regularizer = self.layer.kernel.regularizer
+        self.layer.kernel.regularizer = None
         self.vector_u = self.add_weight(
             shape=(1, math.prod(self.layer.kernel.shape[:-1])),
             initializer=keras.initializers.RandomNormal(stddev=1.0),
@@ -126,12 +140,20 @@ class SpectralNormalization(layers.Wrapper):
             outputs = self.layer.convolution_op(inputs, kernel)
         if not divides_kernel:
             outputs = outputs * ops.cast(inverse_sigma, dtype)
+        if self.kernel_regularizer is not None:
+            self.add_loss(self._normalized_kernel_penalty(inverse_sigma))
         if self.layer.use_bias:
             bias = ops.cast(self.layer.bias, dtype)
             if getattr(self.layer, "data_format", None) == "channels_first":
                 bias = ops.reshape(bias, (-1,) + (1,) * (len(outputs.shape) - 2))
             outputs = outputs + bias
         return self.layer.activation(outputs) if self.layer.activation else outputs
+
+    def _normalized_kernel_penalty(self, inverse_sigma):
+        """The kernel regularizer's value at W / sigma (float32)."""
+        if type(self.kernel_regularizer) is keras.regularizers.L2:
+            return self.kernel_regularizer(self.layer.kernel) * ops.square(inverse_sigma)
+        return self.kernel_regularizer(self.layer.kernel * inverse_sigma)
 
     def compute_output_shape(self, input_shape):
         return self.layer.compute_output_shape(input_shape)

@@ -335,6 +335,38 @@ def test_generator_moving_statistics_advance_once_per_generator_update(mode, mni
                                rtol=1e-5)
 
 
+class _AddsOnePerCall(keras.layers.Layer):
+    """Adds the loss 1 on every call (as an activity regularizer would) and returns its
+    inputs unchanged."""
+
+    def call(self, inputs):
+        self.add_loss(ops.ones((), dtype="float32"))
+        return inputs
+
+
+@pytest.mark.parametrize("gradient_penalty_weight, discriminator_calls", [(None, 2), (1.0, 3)])
+def test_losses_added_in_discriminator_calls_count_once_per_call(
+        gradient_penalty_weight, discriminator_calls, mnist_images):
+    """As in TF-GAN's graph, where each discriminator call (real, generated, the
+    penalty's interpolates) adds its own losses to the discriminator loss, and none to
+    the generator's."""
+    logs = {}
+    for adds_losses in (False, True):
+        keras.utils.set_random_seed(0)
+        images = keras.Input((28, 28, 1))
+        net = _AddsOnePerCall()(images) if adds_losses else images
+        discriminator = keras.Model(images, dense_discriminator()(net))
+        gan = GANModel(dense_generator(), discriminator, seed=0)
+        gan.compile(gradient_penalty_weight=gradient_penalty_weight)
+        history = gan.fit(batches(mnist_images[:SLICE], SLICE), epochs=1, verbose=0)
+        logs[adds_losses] = {key: values[0] for key, values in history.history.items()}
+
+    np.testing.assert_allclose(logs[True]["discriminator_loss"],
+                               logs[False]["discriminator_loss"] + discriminator_calls, rtol=1e-6)
+    np.testing.assert_allclose(logs[True]["generator_loss"], logs[False]["generator_loss"],
+                               rtol=1e-6)
+
+
 def test_batch_not_divisible_by_discriminator_steps_raises(mnist_images):
     gan = dense_gan(discriminator_steps=3)
     gan.compile()

@@ -143,6 +143,27 @@ def test_weight_decay_is_l2_on_every_kernel():
     np.testing.assert_allclose(float(sum(discriminator.losses)), expected, rtol=1e-5)
 
 
+def test_spectrally_normalised_kernels_decay_as_normalised_kernels_per_call():
+    """TF-GAN's discriminator regularizes W / sigma for its three normalised kernels,
+    at each call's sigma, and the logits kernel W itself."""
+    discriminator = models.unconditional_discriminator(weight_decay=0.5, **models.TINY_SIZES)
+    wrappers = [layer for layer in discriminator.layers
+                if isinstance(layer, models.SpectralNormalization)]
+    logits_kernel = discriminator.layers[-1].kernel.numpy()
+    expected = [0.5 * np.sum(np.square(logits_kernel))]
+    for wrapper in wrappers:  # The sigma this call computes: one round from the stored u.
+        kernel = wrapper.layer.kernel.numpy()
+        matrix = kernel.reshape(-1, kernel.shape[-1])
+        v = wrapper.vector_u.numpy() @ matrix
+        sigma = np.linalg.norm(matrix @ (v / np.linalg.norm(v)).T)  # u'^T W v = |W v|.
+        expected.append(0.5 * np.sum(np.square(kernel / sigma)))
+
+    discriminator(_images(), training=True)
+
+    np.testing.assert_allclose(sorted(float(loss) for loss in discriminator.losses),
+                               sorted(expected), rtol=1e-4)
+
+
 def test_spectral_norm_divides_hidden_kernels_by_their_largest_singular_value():
     keras.utils.set_random_seed(0)  # Power iteration converges at a rate set by the weights.
     discriminator = models.unconditional_discriminator(**models.TINY_SIZES)

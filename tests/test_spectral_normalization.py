@@ -111,6 +111,49 @@ def test_gradient_flows_through_sigma(batch):
                            atol=1e-3)
 
 
+# Dense batch 3 divides the output by sigma, batch 8 the kernel; L2 takes the
+# L2(W) / sigma**2 shortcut, L1 is evaluated at W / sigma.
+@pytest.mark.parametrize("batch", [3, 8])
+@pytest.mark.parametrize("regularizer, penalty", [
+    (keras.regularizers.L2(0.5), lambda kernel: 0.5 * np.sum(kernel**2)),
+    (keras.regularizers.L1(0.3), lambda kernel: 0.3 * np.sum(np.abs(kernel))),
+])
+def test_kernel_regularizer_applies_to_the_normalised_kernel_once_per_call(
+        batch, regularizer, penalty):
+    """TF-GAN's layers regularize what its custom getter returns, W / sigma, and add
+    the term once per call (each call builds its own normalised kernel)."""
+    wrapper = _dense_wrapper(units=4, input_size=6, kernel_regularizer=regularizer)
+    kernel = wrapper.layer.kernel.numpy()
+    for call in range(2):
+        sigma, _ = _power_iteration(kernel, wrapper.vector_u.numpy())
+        wrapper(_inputs((batch, 6)), training=True)
+        # Keras keeps the losses of the last call: one term, at this call's sigma.
+        assert len(wrapper.losses) == 1
+        np.testing.assert_allclose(float(wrapper.losses[0]), penalty(kernel / sigma),
+                                   rtol=1e-5)
+    assert wrapper.layer.kernel.regularizer is None  # Not also applied to W itself.
+
+
+def test_normalised_kernel_decay_is_orthogonal_to_the_kernel():
+    """sigma(W / c) = sigma(W) / c, so L2(W / sigma) is scale-invariant: its gradient
+    (through sigma as well) has no component along W and does not shrink the kernel."""
+    wrapper = SpectralNormalization(keras.layers.Conv2D(
+        3, 4, strides=2, padding="same", kernel_regularizer=keras.regularizers.L2(0.5)))
+    inputs = _inputs((2, 8, 8, 2))
+    wrapper.build(inputs.shape)
+    with tf.GradientTape() as tape:
+        wrapper(inputs, training=False)
+        penalty = wrapper.losses[0]
+    gradient = tape.gradient(penalty, wrapper.layer.kernel).numpy()
+    kernel = wrapper.layer.kernel.numpy()
+    assert np.linalg.norm(gradient) > 1e-3
+    np.testing.assert_allclose(
+        np.sum(gradient * kernel) / (np.linalg.norm(gradient) * np.linalg.norm(kernel)), 0.0,
+        atol=1e-5)
+    # Plain L2 on W would pull straight towards 0: gradient = 2 * 0.5 * W.
+    assert not np.allclose(gradient, kernel, atol=1e-3)
+
+
 @pytest.mark.parametrize("jit_compile", [False, True])
 def test_graph_and_xla_match_eager(jit_compile):
     eager, compiled = _dense_wrapper(), _dense_wrapper()

@@ -120,6 +120,33 @@ def _apply_gradients(optimizer, tape, scaled_loss, variables):
     optimizer.apply_gradients(zip(gradients, variables))
 
 
+def _call_in_stateless_scope(model, call, discard=()):
+    """Runs `call()`, a call of `model`; returns its outputs and the losses it added.
+
+    Keras keeps `add_loss` losses (activity regularizers, the spectrally
+    normalized kernels' weight decay) on the layers until their next call, a
+    list that the replica threads of a `tf.distribute` strategy share; a
+    `keras.StatelessScope` collects one call's losses in this thread. The
+    variable updates it holds back (batch-norm statistics, spectral-norm
+    vectors) are applied when the call returns, except to the variables in
+    `discard`.
+    """
+    with keras.StatelessScope(collect_losses=True) as scope:
+        outputs = call()
+    discarded = {id(variable) for variable in discard}
+    for variable in model.variables:
+        value = scope.get_current_value(variable)
+        if value is not None and id(variable) not in discarded:
+            variable.assign(value)
+    return outputs, scope.losses
+
+
+def _weight_regularization(model):
+    """The regularization losses of `model`'s trainable weights, as `model.losses` lists them."""
+    return [variable.regularizer(variable) for variable in model.trainable_weights
+            if variable.regularizer is not None]
+
+
 def _in_multi_worker_mode(strategy):
     """Whether `strategy` spans several workers (a MultiWorkerMirroredStrategy cluster)."""
     resolver = getattr(strategy, "cluster_resolver", None)
@@ -457,9 +484,18 @@ class GANModel(keras.Model):
         generator_inputs = self.sample_generator_inputs(ops.shape(real_data)[0], labels)
         generated_data = self._generate_keeping_moving_statistics(generator_inputs)
         optimizer = self.discriminator_optimizer
+        call_losses = []
+
+        def discriminate(data, generator_inputs):
+            # Each call's own losses count, as each call's did in TF-GAN's graph.
+            outputs, losses = _call_in_stateless_scope(
+                self.discriminator, lambda: self.discriminate(data, generator_inputs))
+            call_losses.extend(losses)
+            return outputs
+
         with tf.GradientTape() as tape:
-            real_outputs = self.discriminate(real_data, generator_inputs)
-            generated_outputs = self.discriminate(generated_data, generator_inputs)
+            real_outputs = discriminate(real_data, generator_inputs)
+            generated_outputs = discriminate(generated_data, generator_inputs)
             real_logits = _adversarial_logits(real_outputs)
             generated_logits = _adversarial_logits(generated_outputs)
             loss = _replica_loss(self.discriminator_loss, real_logits, generated_logits)
@@ -467,11 +503,11 @@ class GANModel(keras.Model):
                 generator_inputs, real_outputs, generated_outputs, labels)
             if self.gradient_penalty_weight:
                 penalty = wasserstein_gradient_penalty(
-                    real_data, generated_data, generator_inputs, self.discriminate,
+                    real_data, generated_data, generator_inputs, discriminate,
                     seed=self.seed_generator, gradient_scale=_loss_scale(optimizer))
                 loss += self.gradient_penalty_weight * penalty
                 self.gradient_penalty_tracker.update_state(penalty)
-            regularization = self.discriminator.losses  # Recomputed on every access.
+            regularization = call_losses + _weight_regularization(self.discriminator)
             if regularization:
                 loss += ops.sum(regularization)
             scaled_loss = _scale_loss(optimizer, loss)
@@ -493,10 +529,9 @@ class GANModel(keras.Model):
         """
         moving_statistics = [variable for layer in batch_norm_layers(self.generator)
                              for variable in (layer.moving_mean, layer.moving_variance)]
-        saved = [ops.copy(variable.value) for variable in moving_statistics]
-        generated_data = self.generator(generator_inputs, training=True)
-        for variable, value in zip(moving_statistics, saved):
-            variable.assign(value)
+        generated_data, _ = _call_in_stateless_scope(
+            self.generator, lambda: self.generator(generator_inputs, training=True),
+            discard=moving_statistics)
         return generated_data
 
     def _generator_update(self, real_data, labels):
@@ -504,14 +539,15 @@ class GANModel(keras.Model):
         needs_real = getattr(self.generator_loss, "requires_real_outputs", True)
         optimizer = self.generator_optimizer
         with tf.GradientTape() as tape:
-            generated_data = self.generator(generator_inputs, training=True)
+            generated_data, call_losses = _call_in_stateless_scope(
+                self.generator, lambda: self.generator(generator_inputs, training=True))
             generated_outputs = self.discriminate(generated_data, generator_inputs)
             real_logits = (_adversarial_logits(self.discriminate(real_data, generator_inputs))
                            if needs_real else None)
             loss = _replica_loss(self.generator_loss, real_logits,
                                  _adversarial_logits(generated_outputs))
             loss += self.generator_auxiliary_loss(generator_inputs, generated_outputs, labels)
-            regularization = self.generator.losses  # Recomputed on every access.
+            regularization = call_losses + _weight_regularization(self.generator)
             if regularization:
                 loss += ops.sum(regularization)
             scaled_loss = _scale_loss(optimizer, loss)
