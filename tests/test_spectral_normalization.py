@@ -208,7 +208,8 @@ def test_a_float32_wrapped_layer_computes_in_float32_under_a_mixed_policy():
 
 def test_saves_and_loads(tmp_path):
     inputs = keras.Input((7,))
-    model = keras.Model(inputs, SpectralNormalization(keras.layers.Dense(3))(inputs))
+    dense = keras.layers.Dense(3, kernel_regularizer=keras.regularizers.L2(0.5))
+    model = keras.Model(inputs, SpectralNormalization(dense)(inputs))
     model(_inputs((2, 7)), training=True)  # Moves u away from its initial value.
     path = str(tmp_path / "model.keras")
     model.save(path)
@@ -216,6 +217,10 @@ def test_saves_and_loads(tmp_path):
     np.testing.assert_allclose(loaded(_inputs((2, 7))), model(_inputs((2, 7))), rtol=1e-6)
     np.testing.assert_array_equal(loaded.layers[1].vector_u.numpy(),
                                   model.layers[1].vector_u.numpy())
+    # The loaded wrapper takes the regularizer over again: one term, at W / sigma.
+    assert loaded.layers[1].layer.kernel.regularizer is None
+    np.testing.assert_allclose([float(loss) for loss in loaded.losses],
+                               [float(loss) for loss in model.losses], rtol=1e-6)
 
 
 @pytest.mark.parametrize("layer", [keras.layers.Conv2DTranspose(2, 3), keras.layers.ReLU()])
