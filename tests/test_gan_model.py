@@ -390,6 +390,15 @@ def test_invalid_step_counts_raise(kwargs):
         GANModel(dense_generator(), dense_discriminator(), **kwargs)
 
 
+@pytest.mark.parametrize("unbuilt", ["generator", "discriminator"])
+def test_compile_refuses_networks_that_are_not_built(unbuilt):
+    networks = {"generator": dense_generator(), "discriminator": dense_discriminator()}
+    networks[unbuilt] = keras.Sequential([keras.layers.Dense(1)])  # No input shape yet.
+    gan = GANModel(noise_shape=(NOISE_DIMS,), **networks)
+    with pytest.raises(ValueError, match=f"The {unbuilt} is not built"):
+        gan.compile()
+
+
 def test_negative_gradient_penalty_weight_raises():
     gan = dense_gan()
     with pytest.raises(ValueError, match="gradient_penalty_weight"):

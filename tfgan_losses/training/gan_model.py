@@ -278,11 +278,19 @@ class GANModel(keras.Model):
             `run_eagerly`, `steps_per_execution`.
 
         Raises:
-          ValueError: For a negative `gradient_penalty_weight` or unknown losses.
+          ValueError: For a negative `gradient_penalty_weight`, unknown losses, or
+            a network that is not built yet (no weights to give the optimizer).
         """
         if gradient_penalty_weight is not None and gradient_penalty_weight < 0:
             raise ValueError(
                 f"`gradient_penalty_weight` must be >= 0; got {gradient_penalty_weight}.")
+        for name, network in (("generator", self.generator),
+                              ("discriminator", self.discriminator)):
+            if not network.built:
+                raise ValueError(
+                    f"The {name} is not built, so its optimizer cannot be given its "
+                    "weights: build it before `compile` (define it with keras.Input, "
+                    "or call it once on a batch).")
         super().compile(**kwargs)
         self.generator_optimizer = self._loss_scaled(keras.optimizers.get(
             generator_optimizer
