@@ -68,10 +68,10 @@ def to_floats(*values):
     TF-GAN casts every input to float32; float64 data (numpy's default) beside a
     float32 network output is computed in float64 here, as a float64 input alone is.
     """
-    values = [ops.convert_to_tensor(value) for value in values]
+    values = [to_float(value) for value in values]
     if any(keras.backend.standardize_dtype(value.dtype) == "float64" for value in values):
         return [ops.cast(value, "float64") for value in values]
-    return [ops.cast(value, "float32") for value in values]
+    return values
 
 
 def check_compatible_shapes(x, y, x_name, y_name):
