@@ -6,17 +6,7 @@ import pytest
 import tensorflow as tf
 
 from models import SpectralNormalization
-
-
-def _normalize(vector):
-    return vector / np.sqrt(max(np.sum(vector**2), 1e-12))
-
-
-def _power_iteration(matrix, u):
-    """One round of TF-GAN's power iteration (column vectors, as TF-GAN): (sigma, new u)."""
-    v = _normalize(matrix.T @ u.T)
-    new_u = _normalize(matrix @ v)
-    return float((new_u.T @ matrix @ v)[0, 0]), new_u.T
+from power_iteration import power_iteration
 
 
 def _inputs(shape, seed=0):
@@ -36,7 +26,7 @@ def test_dense_computes_with_the_kernel_over_one_power_iteration_estimate(traini
     wrapper = _dense_wrapper(activation="tanh")
     kernel, bias = wrapper.layer.kernel.numpy(), wrapper.layer.bias.numpy()
     u = wrapper.vector_u.numpy()
-    sigma, new_u = _power_iteration(kernel, u)
+    sigma, new_u = power_iteration(kernel, u)
     inputs = _inputs((3, 7))
 
     outputs = wrapper(inputs, training=training)
@@ -52,7 +42,7 @@ def test_dense_computes_with_the_kernel_over_one_power_iteration_estimate(traini
 def test_dense_divides_the_smaller_of_kernel_and_output_with_the_same_result(batch):
     wrapper = _dense_wrapper()
     kernel, bias = wrapper.layer.kernel.numpy(), wrapper.layer.bias.numpy()
-    sigma, _ = _power_iteration(kernel, wrapper.vector_u.numpy())
+    sigma, _ = power_iteration(kernel, wrapper.vector_u.numpy())
     inputs = _inputs((batch, 7))
 
     outputs = tf.function(lambda x: wrapper(x, training=True))(inputs)
@@ -65,7 +55,7 @@ def test_conv2d_computes_with_the_normalised_kernel():
     inputs = _inputs((2, 8, 8, 2))
     wrapper.build(inputs.shape)
     kernel, bias = wrapper.layer.kernel.numpy(), wrapper.layer.bias.numpy()
-    sigma, _ = _power_iteration(kernel.reshape(-1, 3), wrapper.vector_u.numpy())
+    sigma, _ = power_iteration(kernel.reshape(-1, 3), wrapper.vector_u.numpy())
 
     outputs = wrapper(inputs, training=True)
 
@@ -125,7 +115,7 @@ def test_kernel_regularizer_applies_to_the_normalised_kernel_once_per_call(
     wrapper = _dense_wrapper(units=4, input_size=6, kernel_regularizer=regularizer)
     kernel = wrapper.layer.kernel.numpy()
     for call in range(2):
-        sigma, _ = _power_iteration(kernel, wrapper.vector_u.numpy())
+        sigma, _ = power_iteration(kernel, wrapper.vector_u.numpy())
         wrapper(_inputs((batch, 6)), training=True)
         # Keras keeps the losses of the last call: one term, at this call's sigma.
         assert len(wrapper.losses) == 1
@@ -181,7 +171,7 @@ def _model_built_under_mixed_bfloat16(**dense_kwargs):
 def test_mixed_precision_keeps_float32_kernel_and_sigma():
     model, wrapper = _model_built_under_mixed_bfloat16()
     kernel, bias = wrapper.layer.kernel.numpy(), wrapper.layer.bias.numpy()
-    sigma, new_u = _power_iteration(kernel, wrapper.vector_u.numpy())
+    sigma, new_u = power_iteration(kernel, wrapper.vector_u.numpy())
 
     outputs = model(_inputs((3, 7)), training=True)
 
@@ -197,7 +187,7 @@ def test_a_float32_wrapped_layer_computes_in_float32_under_a_mixed_policy():
     """As if the layer were called directly: its own policy decides, not the global one."""
     model, wrapper = _model_built_under_mixed_bfloat16(dtype="float32")
     kernel, bias = wrapper.layer.kernel.numpy(), wrapper.layer.bias.numpy()
-    sigma, _ = _power_iteration(kernel, wrapper.vector_u.numpy())
+    sigma, _ = power_iteration(kernel, wrapper.vector_u.numpy())
 
     outputs = model(_inputs((3, 7)), training=True)
 
