@@ -15,7 +15,10 @@ output channels hold all phases, then interleaves them: 7 ms for that layer.
 When traced for XLA, `SubPixelConv2DTranspose` computes its forward pass that
 way and `SubPixelConv2D` its input gradient; both keep the other
 convolutions TensorFlow's gradients use (strided convolutions and filter
-gradients, which XLA runs well).
+gradients, which XLA runs well). Outside XLA they do so too where the
+transposed convolution writes few channels (`writes_few_channels`: the
+input gradient of a discriminator's first layer, an upsampling to image
+channels), for which oneDNN's transposed convolution is slow.
 
 Outside XLA, in bfloat16, both layers compute their kernel gradients with
 `models.space_to_depth_filter_gradient` where that is the faster one (see
@@ -134,7 +137,8 @@ def sub_pixel_conv2d_transpose(inputs, kernel, output_shape, strides, padding):
 
         return outputs[:, :output_shape[0], :output_shape[1]], gradient
 
-    return transposed_convolution(inputs, kernel)
+    # Variables are read here: a custom gradient must not read them itself.
+    return transposed_convolution(tf.convert_to_tensor(inputs), tf.convert_to_tensor(kernel))
 
 
 def _has_fast_paths(layer, inputs):
@@ -145,6 +149,28 @@ def _has_fast_paths(layer, inputs):
     """
     return (keras.backend.backend() == "tensorflow" and layer.data_format == "channels_last"
             and tuple(layer.dilation_rate) == (1, 1) and None not in inputs.shape[1:])
+
+
+def writes_few_channels(channels, strides):
+    """Whether a transposed convolution to `channels` is faster as sub-pixel convolutions.
+
+    Outside XLA, oneDNN's transposed convolution to a few channels (an
+    upsampling to images, the input gradient of a discriminator's first
+    layer) runs far below its rate for wider layers. The sub-pixel form, a
+    stride-1 convolution to `channels * strides[0] * strides[1]` phase
+    channels, is faster while that product is at most 32. Sub-pixel time
+    against oneDNN's on this project's CPU (batch 128, 4x4 kernels, stride 2,
+    7x7x128, 14x14x64 and 16x16x32 inputs): 1 to 8 channels 0.46-0.88 in
+    float32 and 0.45-0.81 in bfloat16 (the MNIST discriminator's first layer,
+    14x14x64 -> 28x28x1: 1.55 against 2.53 ms and 1.16 against 2.55 ms); 16
+    channels 1.05-1.30 in float32 and 0.81-1.06 in bfloat16.
+
+    Args:
+      channels: The transposed convolution's output channels (for the input
+        gradient of a convolution: the convolution's input channels).
+      strides: `(stride_height, stride_width)`.
+    """
+    return channels * strides[0] * strides[1] <= 32
 
 
 def _common_stride(layer):
@@ -167,7 +193,8 @@ class SubPixelConv2DTranspose(layers.Conv2DTranspose):
     `strides[0] * strides[1]` output phases with one stride-1 convolution of
     the input and interleaves them (https://arxiv.org/abs/1609.07009), instead
     of the zero-dilated convolution XLA makes of Keras's op, which is several
-    times slower on the CPU. Outside XLA, with equal strides and where
+    times slower on the CPU; outside XLA it does so when `filters` are few
+    (`writes_few_channels`). Otherwise, outside XLA, with equal strides and where
     `space_to_depth_filter_gradient.pays_off` (bfloat16, small inputs), the
     kernel gradient is computed as matmuls of space-to-depth windows. Every
     other call is Keras's.
@@ -186,7 +213,7 @@ class SubPixelConv2DTranspose(layers.Conv2DTranspose):
         output_shape = self.compute_output_shape(inputs.shape)
         kernel = keras.ops.convert_to_tensor(self.kernel)
         stride = _common_stride(self)
-        if in_xla_context():
+        if in_xla_context() or writes_few_channels(self.filters, self.strides):
             outputs = sub_pixel_conv2d_transpose(inputs, kernel, output_shape[1:3], self.strides,
                                                  self.padding)
         elif stride and pays_off(inputs.dtype, self.kernel_size, stride, in_channels=self.filters,
@@ -215,7 +242,8 @@ class SubPixelConv2D(layers.Conv2D):
     `dL/dy`; when the layer is traced for XLA on the TensorFlow backend with
     `strides` above 1, `channels_last` data, no dilation or groups, and
     static spatial sizes, it is computed by `sub_pixel_conv2d_transpose`
-    instead of the zero-dilated convolution XLA makes of it. The kernel
+    instead of the zero-dilated convolution XLA makes of it; outside XLA too
+    when the input has few channels (`writes_few_channels`; images). The kernel
     gradient is TensorFlow's filter gradient, the forward pass Keras's
     convolution; higher-order gradients (a gradient penalty) go through the
     same ops. Outside XLA, with equal strides and where
@@ -235,7 +263,7 @@ class SubPixelConv2D(layers.Conv2D):
                 and tuple(self.strides) != (1, 1)):
             return super().convolution_op(inputs, kernel)
         kernel = keras.ops.convert_to_tensor(kernel)
-        if in_xla_context():
+        if in_xla_context() or writes_few_channels(inputs.shape[-1], self.strides):
             return self._sub_pixel_input_gradient_convolution(inputs, kernel)
         stride = _common_stride(self)
         output_size = self.compute_output_shape(inputs.shape)[1:3]
@@ -261,4 +289,4 @@ class SubPixelConv2D(layers.Conv2D):
 
             return tf.nn.conv2d(inputs, kernel, strides, padding), gradient
 
-        return convolution(inputs, kernel)
+        return convolution(tf.convert_to_tensor(inputs), tf.convert_to_tensor(kernel))

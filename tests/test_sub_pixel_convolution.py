@@ -47,14 +47,34 @@ def test_under_xla_matches_numpy(make_layer, numpy_reference, input_shape, strid
     assert_matches_numpy(layer, inputs, numpy_reference, "xla")
 
 
+@pytest.mark.parametrize("few_filters", [False, True])
 @pytest.mark.parametrize("jit_compile", [False, True])
-def test_transposed_traces_sub_pixel_convolutions_under_xla_only(jit_compile):
+def test_transposed_traces_sub_pixel_convolutions_under_xla_or_to_few_channels(jit_compile,
+                                                                              few_filters):
+    # 8 filters: 32 phase channels at stride 2, the most `writes_few_channels` takes.
     inputs = random_inputs((2, 7, 7, 4))
-    traced = op_types(tf.function(_transposed(inputs.shape), jit_compile=jit_compile), inputs)
+    layer = _transposed(inputs.shape, filters=8 if few_filters else 9)
+    traced = op_types(tf.function(layer, jit_compile=jit_compile), inputs)
 
     # Keras's op is Conv2DBackpropInput; the sub-pixel path uses stride-1 Conv2D.
-    assert ("Conv2DBackpropInput" in traced) != jit_compile
-    assert ("Conv2D" in traced) == jit_compile
+    sub_pixel = jit_compile or few_filters
+    assert ("Conv2DBackpropInput" in traced) != sub_pixel
+    assert ("Conv2D" in traced) == sub_pixel
+
+
+@pytest.mark.parametrize("mode", ["eager", "graph"])
+@pytest.mark.parametrize("padding", ["same", "valid"])
+@pytest.mark.parametrize("kernel_size", [3, 4])
+@pytest.mark.parametrize("make_layer, numpy_reference, input_shape, strides", [
+    *[(_transposed, transposed_convolution, (2, 5, 4, 2), s) for s in (2, 3, (2, 1))],
+    *[(_strided, convolution, (2, 7, 6, 2), s) for s in (2, 3, (2, 1))],
+])
+def test_few_channels_outside_xla_match_numpy(make_layer, numpy_reference, input_shape, strides,
+                                              kernel_size, padding, mode):
+    # 3 filters of the transposed layer, 2 input channels of the strided one: sub-pixel paths.
+    inputs = random_inputs(input_shape)
+    layer = make_layer(inputs.shape, kernel_size=kernel_size, strides=strides, padding=padding)
+    assert_matches_numpy(layer, inputs, numpy_reference, mode)
 
 
 @pytest.mark.parametrize("mode", ["eager", "xla"])
@@ -78,15 +98,18 @@ def test_transposed_falls_back_to_keras_under_xla(kwargs, input_shape):
     assert_matches_keras(layer, keras.layers.Conv2DTranspose, inputs, "xla")
 
 
-def test_transposed_second_order_gradients_match_keras_under_xla():
+@pytest.mark.parametrize("jit_compile", [False, True])
+def test_transposed_second_order_gradients_match_keras(jit_compile):
     inputs = random_inputs((2, 5, 5, 2))
     layer = _transposed(inputs.shape)
-    assert_second_order_gradients_match(layer, keras_copy(layer, keras.layers.Conv2DTranspose, inputs.shape), inputs)
+    reference = keras_copy(layer, keras.layers.Conv2DTranspose, inputs.shape)
+    assert_second_order_gradients_match(layer, reference, inputs, jit_compile=jit_compile)
 
 
-def test_transposed_mixed_bfloat16_under_xla_returns_bfloat16_close_to_float32():
+@pytest.mark.parametrize("jit_compile", [False, True])
+def test_transposed_mixed_bfloat16_returns_bfloat16_close_to_float32(jit_compile):
     assert_mixed_bfloat16_close_to_float32(_transposed, random_inputs((2, 7, 7, 4)),
-                                           jit_compile=True)
+                                           jit_compile=jit_compile)
 
 
 def test_transposed_saves_and_loads(tmp_path):
@@ -94,11 +117,13 @@ def test_transposed_saves_and_loads(tmp_path):
                            random_inputs((2, 7, 7, 4)), tmp_path / "model.keras")
 
 
+@pytest.mark.parametrize("few_channels", [False, True])
 @pytest.mark.parametrize("jit_compile", [False, True])
-def test_strided_input_gradient_is_sub_pixel_under_xla_only(jit_compile):
-    inputs = random_inputs((2, 8, 8, 4))
+def test_strided_input_gradient_is_sub_pixel_under_xla_or_from_few_channels(jit_compile,
+                                                                            few_channels):
+    inputs = random_inputs((2, 8, 8, 8 if few_channels else 9))
     traced = _input_gradient_op_types(_strided(inputs.shape), inputs, jit_compile)
-    assert ("Conv2DBackpropInput" in traced) != jit_compile
+    assert ("Conv2DBackpropInput" in traced) != (jit_compile or few_channels)
 
 
 @pytest.mark.parametrize("kwargs", [{"strides": 1}, {"dilation_rate": 2, "strides": 1},
@@ -112,7 +137,8 @@ def test_strided_keeps_keras_gradients_where_sub_pixel_does_not_apply(kwargs):
     assert_matches_keras(layer, keras.layers.Conv2D, inputs, "xla")
 
 
-def test_spectrally_normalised_strided_second_order_gradients_match_keras_under_xla():
+@pytest.mark.parametrize("jit_compile", [False, True])
+def test_spectrally_normalised_strided_second_order_gradients_match_keras(jit_compile):
     """The discriminators' convolutions, differentiated twice as in WGAN-GP."""
     inputs = random_inputs((2, 8, 8, 2))
     layer = SpectralNormalization(_strided(inputs.shape))
@@ -120,7 +146,7 @@ def test_spectrally_normalised_strided_second_order_gradients_match_keras_under_
     layer.build(inputs.shape)
     reference.build(inputs.shape)
     reference.set_weights(layer.get_weights())  # The power iteration's vector too.
-    assert_second_order_gradients_match(layer, reference, inputs)
+    assert_second_order_gradients_match(layer, reference, inputs, jit_compile=jit_compile)
 
 
 def test_strided_saves_and_loads(tmp_path):
