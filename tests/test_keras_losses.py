@@ -241,6 +241,22 @@ def test_call_hook(spec):
     np.testing.assert_allclose(loss.call(y_true, y_pred), loss(y_true, y_pred), rtol=1e-6)
 
 
+@pytest.mark.parametrize("spec", SPECS, ids=repr)
+def test_dtype_float64_computes_in_float64(spec):
+    """Keras's `dtype` argument: inputs are converted to it, as Keras's losses do."""
+    (y_true, y_pred), arrays = make_data(spec, seed=9)
+    # The float32 inputs, exactly, in float64; a float32 computation would differ at ~1e-7.
+    to_float64 = lambda x: None if x is None else np.asarray(x, np.float64)
+    y_true, y_pred = tf.nest.map_structure(to_float64, (y_true, y_pred))
+    loss = spec.cls(dtype="float64", **spec.hyper)
+    got = loss(y_true, y_pred, sample_weight=SAMPLE_WEIGHT)
+    want = spec.oracle(*arrays, oracle_weights(spec, SAMPLE_WEIGHT), DEFAULT, **spec.hyper)
+    assert got.dtype == tf.float64
+    np.testing.assert_allclose(np.asarray(got), want, rtol=1e-12)
+    assert spec.cls.from_config(loss.get_config()).dtype == "float64"
+    assert spec.cls().get_config()["dtype"] is None
+
+
 def test_generator_loss_ignores_y_true():
     loss = tl.ModifiedGeneratorLoss()
     gen = np.array([[0.5], [-1.0]], np.float32)

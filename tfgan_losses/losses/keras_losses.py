@@ -16,6 +16,10 @@ Calling convention, `loss(y_true, y_pred, sample_weight=None)`:
 * `ACGANDiscriminatorLoss`: `y_true` = one-hot labels, `y_pred` = a pair
   `(class logits on real data, class logits on generated data)`.
 
+Besides the loss's hyper-parameters and TF-GAN's `reduction`, every class
+takes Keras's `name` and `dtype` (the dtype inputs are converted to and the
+loss is computed in; default `keras.backend.floatx()`).
+
 `sample_weight` plays the role of TF-GAN's `weights` (both `real_weights` and
 `generated_weights` for two-sided losses); a [batch] weight vector is expanded
 to the outputs' rank, so Keras's per-example weights work with [batch, 1]
@@ -73,16 +77,18 @@ class GANLoss(keras.losses.Loss):
     loss_fn = None
     requires_real_outputs = True
 
-    def __init__(self, reduction=_SUM_BY_NONZERO_WEIGHTS, name=None, **hyperparameters):
-        super().__init__(name=name, reduction="none")
+    def __init__(self, reduction=_SUM_BY_NONZERO_WEIGHTS, name=None, dtype=None,
+                 **hyperparameters):
+        super().__init__(name=name, reduction="none", dtype=dtype)
         self.reduction = Reduction.validate(reduction)
         self.hyperparameters = hyperparameters
+        self._dtype_argument = dtype
 
     def __call__(self, y_true, y_pred, sample_weight=None):
         """Returns the loss of `y_pred` (and `y_true`), weighted by `sample_weight`.
 
-        Inputs are converted to the loss's dtype (`keras.backend.floatx()`), as
-        Keras's own losses do. Under `tf.distribute`, an averaging reduction is
+        Inputs are converted to the loss's `dtype` (default
+        `keras.backend.floatx()`), as Keras's own losses do. Under `tf.distribute`, an averaging reduction is
         divided by the replica count (see the module docstring).
         """
         loss = self.per_replica(y_true, y_pred, sample_weight)
@@ -106,7 +112,8 @@ class GANLoss(keras.losses.Loss):
         return self(y_true, y_pred)
 
     def get_config(self):
-        return {"name": self.name, "reduction": self.reduction, **self.hyperparameters}
+        return {"name": self.name, "reduction": self.reduction, "dtype": self._dtype_argument,
+                **self.hyperparameters}
 
 
 class GeneratedOutputsLoss(GANLoss):
@@ -148,8 +155,9 @@ class WassersteinGeneratorLoss(GeneratedOutputsLoss):
 
     loss_fn = staticmethod(wasserstein_generator_loss)
 
-    def __init__(self, reduction=_SUM_BY_NONZERO_WEIGHTS, name="wasserstein_generator_loss"):
-        super().__init__(reduction=reduction, name=name)
+    def __init__(self, reduction=_SUM_BY_NONZERO_WEIGHTS,
+                 name="wasserstein_generator_loss", dtype=None):
+        super().__init__(reduction=reduction, name=name, dtype=dtype)
 
 
 @_register
@@ -163,8 +171,9 @@ class WassersteinDiscriminatorLoss(RealAndGeneratedOutputsLoss):
 
     loss_fn = staticmethod(wasserstein_discriminator_loss)
 
-    def __init__(self, reduction=_SUM_BY_NONZERO_WEIGHTS, name="wasserstein_discriminator_loss"):
-        super().__init__(reduction=reduction, name=name)
+    def __init__(self, reduction=_SUM_BY_NONZERO_WEIGHTS,
+                 name="wasserstein_discriminator_loss", dtype=None):
+        super().__init__(reduction=reduction, name=name, dtype=dtype)
 
 
 @_register
@@ -179,8 +188,8 @@ class WassersteinHingeGeneratorLoss(GeneratedOutputsLoss):
     loss_fn = staticmethod(wasserstein_hinge_generator_loss)
 
     def __init__(self, reduction=_SUM_BY_NONZERO_WEIGHTS,
-                 name="wasserstein_hinge_generator_loss"):
-        super().__init__(reduction=reduction, name=name)
+                 name="wasserstein_hinge_generator_loss", dtype=None):
+        super().__init__(reduction=reduction, name=name, dtype=dtype)
 
 
 @_register
@@ -197,8 +206,8 @@ class WassersteinHingeDiscriminatorLoss(RealAndGeneratedOutputsLoss):
     loss_fn = staticmethod(wasserstein_hinge_discriminator_loss)
 
     def __init__(self, real_hinge=1.0, generated_hinge=1.0, reduction=_SUM_BY_NONZERO_WEIGHTS,
-                 name="wasserstein_hinge_discriminator_loss"):
-        super().__init__(reduction=reduction, name=name, real_hinge=real_hinge,
+                 name="wasserstein_hinge_discriminator_loss", dtype=None):
+        super().__init__(reduction=reduction, name=name, dtype=dtype, real_hinge=real_hinge,
                          generated_hinge=generated_hinge)
 
 
@@ -214,8 +223,9 @@ class MinimaxGeneratorLoss(GeneratedOutputsLoss):
     loss_fn = staticmethod(minimax_generator_loss)
 
     def __init__(self, label_smoothing=0.0, reduction=_SUM_BY_NONZERO_WEIGHTS,
-                 name="minimax_generator_loss"):
-        super().__init__(reduction=reduction, name=name, label_smoothing=label_smoothing)
+                 name="minimax_generator_loss", dtype=None):
+        super().__init__(reduction=reduction, name=name, dtype=dtype,
+                         label_smoothing=label_smoothing)
 
 
 @_register
@@ -230,8 +240,9 @@ class MinimaxDiscriminatorLoss(RealAndGeneratedOutputsLoss):
     loss_fn = staticmethod(minimax_discriminator_loss)
 
     def __init__(self, label_smoothing=0.25, reduction=_SUM_BY_NONZERO_WEIGHTS,
-                 name="minimax_discriminator_loss"):
-        super().__init__(reduction=reduction, name=name, label_smoothing=label_smoothing)
+                 name="minimax_discriminator_loss", dtype=None):
+        super().__init__(reduction=reduction, name=name, dtype=dtype,
+                         label_smoothing=label_smoothing)
 
 
 @_register
@@ -246,8 +257,9 @@ class ModifiedGeneratorLoss(GeneratedOutputsLoss):
     loss_fn = staticmethod(modified_generator_loss)
 
     def __init__(self, label_smoothing=0.0, reduction=_SUM_BY_NONZERO_WEIGHTS,
-                 name="modified_generator_loss"):
-        super().__init__(reduction=reduction, name=name, label_smoothing=label_smoothing)
+                 name="modified_generator_loss", dtype=None):
+        super().__init__(reduction=reduction, name=name, dtype=dtype,
+                         label_smoothing=label_smoothing)
 
 
 @_register
@@ -262,8 +274,9 @@ class ModifiedDiscriminatorLoss(RealAndGeneratedOutputsLoss):
     loss_fn = staticmethod(modified_discriminator_loss)
 
     def __init__(self, label_smoothing=0.25, reduction=_SUM_BY_NONZERO_WEIGHTS,
-                 name="modified_discriminator_loss"):
-        super().__init__(reduction=reduction, name=name, label_smoothing=label_smoothing)
+                 name="modified_discriminator_loss", dtype=None):
+        super().__init__(reduction=reduction, name=name, dtype=dtype,
+                         label_smoothing=label_smoothing)
 
 
 @_register
@@ -278,8 +291,8 @@ class LeastSquaresGeneratorLoss(GeneratedOutputsLoss):
     loss_fn = staticmethod(least_squares_generator_loss)
 
     def __init__(self, real_label=1.0, reduction=_SUM_BY_NONZERO_WEIGHTS,
-                 name="least_squares_generator_loss"):
-        super().__init__(reduction=reduction, name=name, real_label=real_label)
+                 name="least_squares_generator_loss", dtype=None):
+        super().__init__(reduction=reduction, name=name, dtype=dtype, real_label=real_label)
 
 
 @_register
@@ -296,8 +309,8 @@ class LeastSquaresDiscriminatorLoss(RealAndGeneratedOutputsLoss):
     loss_fn = staticmethod(least_squares_discriminator_loss)
 
     def __init__(self, real_label=1.0, fake_label=0.0, reduction=_SUM_BY_NONZERO_WEIGHTS,
-                 name="least_squares_discriminator_loss"):
-        super().__init__(reduction=reduction, name=name, real_label=real_label,
+                 name="least_squares_discriminator_loss", dtype=None):
+        super().__init__(reduction=reduction, name=name, dtype=dtype, real_label=real_label,
                          fake_label=fake_label)
 
 
@@ -312,8 +325,9 @@ class RelativisticGeneratorLoss(RealAndGeneratedOutputsLoss):
 
     loss_fn = staticmethod(relativistic_generator_loss)
 
-    def __init__(self, reduction=_SUM_BY_NONZERO_WEIGHTS, name="relativistic_generator_loss"):
-        super().__init__(reduction=reduction, name=name)
+    def __init__(self, reduction=_SUM_BY_NONZERO_WEIGHTS,
+                 name="relativistic_generator_loss", dtype=None):
+        super().__init__(reduction=reduction, name=name, dtype=dtype)
 
 
 @_register
@@ -328,8 +342,8 @@ class RelativisticDiscriminatorLoss(RealAndGeneratedOutputsLoss):
     loss_fn = staticmethod(relativistic_discriminator_loss)
 
     def __init__(self, reduction=_SUM_BY_NONZERO_WEIGHTS,
-                 name="relativistic_discriminator_loss"):
-        super().__init__(reduction=reduction, name=name)
+                 name="relativistic_discriminator_loss", dtype=None):
+        super().__init__(reduction=reduction, name=name, dtype=dtype)
 
 
 @_register
@@ -344,8 +358,8 @@ class ACGANGeneratorLoss(GANLoss):
     loss_fn = staticmethod(acgan_generator_loss)
     requires_real_outputs = False
 
-    def __init__(self, reduction=_SUM_BY_NONZERO_WEIGHTS, name="acgan_generator_loss"):
-        super().__init__(reduction=reduction, name=name)
+    def __init__(self, reduction=_SUM_BY_NONZERO_WEIGHTS, name="acgan_generator_loss", dtype=None):
+        super().__init__(reduction=reduction, name=name, dtype=dtype)
 
     def _evaluate(self, y_true, y_pred, weights):
         y_pred = ops.convert_to_tensor(y_pred)
@@ -369,8 +383,9 @@ class ACGANDiscriminatorLoss(GANLoss):
     loss_fn = staticmethod(acgan_discriminator_loss)
 
     def __init__(self, label_smoothing=0.0, reduction=_SUM_BY_NONZERO_WEIGHTS,
-                 name="acgan_discriminator_loss"):
-        super().__init__(reduction=reduction, name=name, label_smoothing=label_smoothing)
+                 name="acgan_discriminator_loss", dtype=None):
+        super().__init__(reduction=reduction, name=name, dtype=dtype,
+                         label_smoothing=label_smoothing)
 
     def _evaluate(self, y_true, y_pred, weights):
         if not isinstance(y_pred, (tuple, list)) or len(y_pred) != 2:
