@@ -62,6 +62,12 @@ def test_transposed_traces_sub_pixel_convolutions_under_xla_or_to_few_channels(j
     assert ("Conv2D" in traced) == sub_pixel
 
 
+def test_stride_1_transposed_to_few_channels_keeps_keras_outside_xla():
+    inputs = random_inputs((2, 7, 7, 4))
+    traced = op_types(tf.function(_transposed(inputs.shape, strides=1)), inputs)
+    assert "Conv2DBackpropInput" in traced
+
+
 @pytest.mark.parametrize("mode", ["eager", "graph"])
 @pytest.mark.parametrize("padding", ["same", "valid"])
 @pytest.mark.parametrize("kernel_size", [3, 4])

@@ -88,8 +88,9 @@ class GANLoss(keras.losses.Loss):
         """Returns the loss of `y_pred` (and `y_true`), weighted by `sample_weight`.
 
         Inputs are converted to the loss's `dtype` (default
-        `keras.backend.floatx()`), as Keras's own losses do. Under `tf.distribute`, an averaging reduction is
-        divided by the replica count (see the module docstring).
+        `keras.backend.floatx()`), as Keras's own losses do. Under
+        `tf.distribute`, an averaging reduction is divided by the replica count
+        (see the module docstring).
         """
         loss = self.per_replica(y_true, y_pred, sample_weight)
         if self.reduction in (Reduction.SUM, Reduction.NONE):
