@@ -89,8 +89,11 @@ def keras_copy(layer, keras_class, input_shape):
     return reference
 
 
-def _penalty_gradients(model, inputs, jit_compile):
-    """Gradients of `sum((d tanh(model(inputs)) / d inputs)**2)` for the model's weights."""
+def _penalty_gradients(model, inputs, mode):
+    """Gradients of `sum((d tanh(model(inputs)) / d inputs)**2)` for the model's weights.
+
+    `mode`: "eager", "graph" (`tf.function`) or "xla" (`jit_compile=True`).
+    """
     def gradients():
         with tf.GradientTape() as outer:
             with tf.GradientTape() as inner:
@@ -99,7 +102,9 @@ def _penalty_gradients(model, inputs, jit_compile):
             penalty = tf.reduce_sum(tf.square(inner.gradient(outputs, inputs)))
         return outer.gradient(penalty, model.trainable_weights)
 
-    return [g.numpy() for g in tf.function(gradients, jit_compile=jit_compile)()]
+    if mode != "eager":
+        gradients = tf.function(gradients, jit_compile=mode == "xla")
+    return [g.numpy() for g in gradients()]
 
 
 def penalty_kernel_gradient(function, inputs, kernel):
@@ -117,15 +122,15 @@ def penalty_kernel_gradient(function, inputs, kernel):
     return outer.gradient(penalty, kernel).numpy()
 
 
-def assert_second_order_gradients_match(model, reference, inputs, jit_compile=True):
-    """A gradient penalty's second-order gradients (under XLA by default) equal the reference's.
+def assert_second_order_gradients_match(model, reference, inputs, mode="xla"):
+    """A gradient penalty's second-order gradients in `mode` equal the reference's.
 
     `reference` has the same weights, in the same order, computed by Keras's
     layers in graph mode.
     """
     inputs = tf.constant(inputs)
-    actual = _penalty_gradients(model, inputs, jit_compile=jit_compile)
-    expected = _penalty_gradients(reference, inputs, jit_compile=False)
+    actual = _penalty_gradients(model, inputs, mode)
+    expected = _penalty_gradients(reference, inputs, "graph")
     for actual_gradient, expected_gradient in zip(actual, expected):
         np.testing.assert_allclose(actual_gradient, expected_gradient, rtol=1e-4,
                                    atol=1e-5 * np.abs(expected_gradient).max())

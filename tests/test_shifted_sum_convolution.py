@@ -44,12 +44,12 @@ def test_keeps_keras_convolution_where_shifted_sums_do_not_apply(channels, kwarg
     assert_matches_keras(layer, keras.layers.Conv2D, inputs, "graph")
 
 
-@pytest.mark.parametrize("jit_compile", [False, True])
-def test_second_order_gradients_match_keras(jit_compile):
+@pytest.mark.parametrize("mode", ["eager", "graph", "xla"])
+def test_second_order_gradients_match_keras(mode):
     inputs = random_inputs((2, 6, 6, 16))
     layer = _layer(inputs.shape)
     assert_second_order_gradients_match(
-        layer, keras_copy(layer, keras.layers.Conv2D, inputs.shape), inputs, jit_compile)
+        layer, keras_copy(layer, keras.layers.Conv2D, inputs.shape), inputs, mode)
 
 
 @pytest.mark.parametrize("jit_compile", [False, True])
