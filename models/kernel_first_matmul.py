@@ -24,9 +24,10 @@ def pays_off(dtype, rows, kernel_shape):
 
     Measured on this project's CPU (2 cores, oneDNN) for `dy W^T` against
     `(W dy^T)^T`: in float32, outside XLA, with kernels of at least 2**20
-    weights and at most 128 rows, 0.33-0.83 of the time (6272x1024 at 128
-    rows: 0.68; 1024x6272: 0.83; at 32 rows: 0.33 and 0.49). Slower: 512
-    rows (1.08), small kernels (64x1024: 1.04; 1024x1: 1.35), bfloat16 (1.12).
+    weights and at most 256 rows, 0.33-0.93 of the time (6272x1024 at 128
+    rows: 0.68-0.69; 1024x6272: 0.81-0.83; at 32 rows: 0.33 and 0.49; at 256
+    rows: 0.91 and 0.93). No faster: 384 rows (1.02 and 0.98), 512 rows
+    (1.08); slower: small kernels (64x1024: 1.04; 1024x1: 1.35), bfloat16 (1.12).
 
     Args:
       dtype: The dtype of the matmul's inputs.
@@ -35,7 +36,7 @@ def pays_off(dtype, rows, kernel_shape):
     """
     return (keras.backend.backend() == "tensorflow"
             and keras.backend.standardize_dtype(dtype) == "float32" and not in_xla_context()
-            and rows is not None and rows <= 128 and math.prod(kernel_shape) >= 2**20)
+            and rows is not None and rows <= 256 and math.prod(kernel_shape) >= 2**20)
 
 
 def kernel_first_matmul(inputs, kernel):
@@ -81,7 +82,7 @@ class KernelFirstDense(layers.Dense):
     Same arguments, variables, outputs and gradients as the Keras layer,
     `outputs = activation(inputs @ kernel + bias)`. On 2-D inputs where
     `pays_off` (TensorFlow, float32, outside XLA, at least 2**20 weights, at
-    most 128 rows), the input gradient is computed as `(kernel @ dy^T)^T`
+    most 256 rows), the input gradient is computed as `(kernel @ dy^T)^T`
     instead of TensorFlow's slower `dy @ kernel^T`. Every other call
     (quantized kernels included) is Keras's.
 

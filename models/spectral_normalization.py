@@ -54,13 +54,16 @@ class SpectralNormalization(layers.Wrapper):
     kernels are small beside their outputs) or the linear output
     `linear(inputs, W) / sigma(W)` (large dense kernels, such as the MNIST
     discriminator's 6272x1024), so each call makes one pass over the smaller
-    tensor only. In training calls `u` advances one power-iteration round (TF-GAN
-    updates it on every use); in inference calls it stays fixed. `sigma` is
-    computed in float32 from the float32 kernel, also under a mixed-precision
-    policy (inside a model). A wrapped `Dense` multiplies with
-    `kernel_first_matmul.matmul` (a faster float32 input gradient). The
-    wrapped layer's `kernel_regularizer` is evaluated at `W / sigma` and added
-    once per call (`add_loss`), as TF-GAN's weight decay.
+    tensor only; a dense layer dividing its output appends the power
+    iteration's `u` to its inputs as one more row, so that the matmul also
+    carries sigma's kernel gradient (`_dense_products_and_sigma`). In
+    training calls `u` advances one power-iteration round (TF-GAN updates it
+    on every use); in inference calls it stays fixed. `sigma` is computed in
+    float32 from the float32 kernel, also under a mixed-precision policy
+    (inside a model; a dense layer's sigma gradient takes the compute dtype). A wrapped
+    `Dense` multiplies with `kernel_first_matmul.matmul` (a faster float32
+    input gradient). The wrapped layer's `kernel_regularizer` is evaluated at
+    `W / sigma` and added once per call (`add_loss`), as TF-GAN's weight decay.
 
     Args:
       layer: A `keras.layers.Dense` or `keras.layers.Conv1D/2D/3D` (not a
@@ -103,17 +106,47 @@ class SpectralNormalization(layers.Wrapper):
 
         With `training`, also stores the advanced `u` vector.
         """
+        return self._power_iteration(training)[2]
+
+    def _power_iteration(self, training):
+        """One round of power iteration: `(u', v, sigma)`, `u'` and `v` constant for the gradient.
+
+        Row vectors: `u'` [1, rows], `v` [1, columns]. With `training`, stores `u'`.
+        """
         matrix = ops.reshape(self.layer.kernel, (-1, self.layer.kernel.shape[-1]))
-        # Row vectors: u [1, rows], v [1, columns]. `matrix_v` (W v) serves both the
-        # new u and sigma = u'^T W v, so the kernel is read twice, not three times.
-        # It is computed as W times a column, so its gradient (an outer product)
-        # comes out in the kernel's layout, without transposing a kernel-sized matrix.
+        # `matrix_v` (W v) serves both the new u and sigma = u'^T W v, so the kernel is
+        # read twice, not three times. It is computed as W times a column, so its
+        # gradient (an outer product) comes out in the kernel's layout, without
+        # transposing a kernel-sized matrix.
         vector_v = ops.stop_gradient(_l2_normalize(ops.matmul(self.vector_u, matrix)))
         matrix_v = ops.reshape(ops.matmul(matrix, ops.reshape(vector_v, (-1, 1))), (1, -1))
         vector_u = ops.stop_gradient(_l2_normalize(matrix_v))
         if training:
             self.vector_u.assign(vector_u)
-        return ops.sum(vector_u * matrix_v)
+        return vector_u, vector_v, ops.sum(vector_u * matrix_v)
+
+    def _dense_products_and_sigma(self, inputs, kernel, training):
+        """`inputs @ W` and sigma, sigma's kernel gradient carried by that matmul.
+
+        Sigma's kernel gradient is the outer product `u' v^T` (times sigma's
+        upstream gradient), a kernel-sized tensor that the kernel's gradient
+        would add to the matmul's. With `u'` appended to the inputs as one more
+        row, the matmul also computes `u'^T W`, and its own kernel gradient,
+        `[inputs; u']^T [dy; dsigma * v]`, includes that term: with the MNIST
+        discriminator's 6272x1024 kernel, train steps about 2% faster without
+        XLA (under XLA, no change). Sigma's value stays the float32 estimate of
+        `_power_iteration`; only its gradient takes the matmul's path (in the
+        compute dtype).
+        """
+        vector_u, vector_v, sigma = self._power_iteration(training)
+        rows = ops.reshape(inputs, (-1, inputs.shape[-1]))
+        products = kernel_first_matmul.matmul(
+            ops.concatenate([rows, ops.cast(vector_u, rows.dtype)], axis=0), kernel)
+        outputs = products[:-1]
+        if len(inputs.shape) != 2:
+            outputs = ops.reshape(outputs, tuple(ops.shape(inputs)[:-1]) + (kernel.shape[-1],))
+        sigma_by_matmul = ops.sum(ops.cast(products[-1:], "float32") * vector_v)
+        return outputs, ops.stop_gradient(sigma - sigma_by_matmul) + sigma_by_matmul
 
     def _divides_kernel(self, input_shape):
         """Whether dividing the kernel by sigma costs less than dividing the output.
@@ -128,17 +161,20 @@ class SpectralNormalization(layers.Wrapper):
         return math.prod(self.layer.kernel.shape) <= batch * math.prod(output_shape[1:])
 
     def call(self, inputs, training=False):
-        inverse_sigma = 1.0 / self.spectral_norm(training)
         dtype = self.layer.compute_dtype  # The wrapped layer's policy decides.
         inputs = ops.cast(inputs, dtype)  # Not autocast: see __init__.
-        divides_kernel = self._divides_kernel(inputs.shape)
-        kernel = self.layer.kernel * inverse_sigma if divides_kernel else self.layer.kernel
-        kernel = ops.cast(kernel, dtype)
-        if isinstance(self.layer, layers.Dense):
-            outputs = kernel_first_matmul.matmul(inputs, kernel)
+        kernel = self.layer.kernel
+        if self._divides_kernel(inputs.shape):
+            inverse_sigma = 1.0 / self.spectral_norm(training)
+            outputs = self._linear_map(inputs, ops.cast(kernel * inverse_sigma, dtype))
         else:
-            outputs = self.layer.convolution_op(inputs, kernel)
-        if not divides_kernel:
+            if isinstance(self.layer, layers.Dense):
+                outputs, sigma = self._dense_products_and_sigma(
+                    inputs, ops.cast(kernel, dtype), training)
+            else:
+                sigma = self.spectral_norm(training)
+                outputs = self._linear_map(inputs, ops.cast(kernel, dtype))
+            inverse_sigma = 1.0 / sigma
             outputs = outputs * ops.cast(inverse_sigma, dtype)
         if self.kernel_regularizer is not None:
             self.add_loss(self._normalized_kernel_penalty(inverse_sigma))
@@ -148,6 +184,11 @@ class SpectralNormalization(layers.Wrapper):
                 bias = ops.reshape(bias, (-1,) + (1,) * (len(outputs.shape) - 2))
             outputs = outputs + bias
         return self.layer.activation(outputs) if self.layer.activation else outputs
+
+    def _linear_map(self, inputs, kernel):
+        if isinstance(self.layer, layers.Dense):
+            return kernel_first_matmul.matmul(inputs, kernel)
+        return self.layer.convolution_op(inputs, kernel)
 
     def _normalized_kernel_penalty(self, inverse_sigma):
         """The kernel regularizer's value at W / sigma (float32).

@@ -41,7 +41,8 @@ def test_second_order_gradients_match_tensorflow():
     ("float32", 128, (6272, 1024), True),     # The MNIST discriminator's hidden layer.
     ("float32", 128, (1024, 6272), True),     # The MNIST generator's second layer.
     ("float32", 128, (1024, 1024), True),     # The smallest kernel that takes it.
-    ("float32", 129, (6272, 1024), False),    # More than 128 rows.
+    ("float32", 256, (6272, 1024), True),     # The most rows that take it.
+    ("float32", 257, (6272, 1024), False),
     ("float32", None, (6272, 1024), False),   # Unknown rows.
     ("float32", 128, (1024, 1023), False),    # Fewer than 2**20 weights.
     ("bfloat16", 128, (6272, 1024), False),
@@ -80,7 +81,7 @@ def _input_gradient_function(layer):
 
 
 @pytest.mark.parametrize("dtype, batch, takes_it", [("float32", BATCH, True),
-                                                    ("float32", 2 * BATCH, False),
+                                                    ("float32", 3 * BATCH, False),
                                                     ("mixed_bfloat16", BATCH, False)])
 def test_dense_takes_the_kernel_first_gradient_where_it_pays_off(dtype, batch, takes_it):
     traced = op_types(_input_gradient_function(_dense(dtype)),

@@ -101,6 +101,65 @@ def test_gradient_flows_through_sigma(batch):
                            atol=1e-3)
 
 
+def _output_divided_kernel_gradient(inputs, output_weights, kernel, u, l2):
+    """numpy d/dW of sum(x @ W / sigma * w) + l2 * |W / sigma|^2, sigma = u'^T W v with
+    u', v (one power-iteration round from u) held constant."""
+    v = u @ kernel
+    v /= np.linalg.norm(v)
+    new_u = kernel @ v.T
+    new_u /= np.linalg.norm(new_u)
+    sigma = (new_u.T @ kernel @ v.T).item()
+    linear = inputs @ kernel
+    dsigma = (-np.sum(output_weights * linear) / sigma**2
+              - 2 * l2 * np.sum(kernel**2) / sigma**3)
+    return inputs.T @ output_weights / sigma + 2 * l2 * kernel / sigma**2 + dsigma * new_u @ v
+
+
+@pytest.mark.parametrize("mode", ["eager", "graph", "xla"])
+def test_dense_sigma_gradient_reaches_the_kernel_through_the_matmul(mode):
+    """The output-dividing dense path (batch 3: 15 outputs < 35 weights) carries sigma's
+    kernel gradient in its matmul; with the L2 penalty's, it equals the numpy gradient."""
+    wrapper = _dense_wrapper(use_bias=False, kernel_regularizer=keras.regularizers.L2(0.5))
+    kernel, u = wrapper.layer.kernel.numpy(), wrapper.vector_u.numpy()
+    inputs, output_weights = _inputs((3, 7)), _inputs((3, 5), seed=2)
+
+    def kernel_gradient(inputs):
+        with tf.GradientTape() as tape:
+            outputs = wrapper(inputs, training=True)
+            loss = tf.reduce_sum(outputs * output_weights) + tf.add_n(wrapper.losses)
+        return tape.gradient(loss, wrapper.layer.kernel)
+
+    if mode != "eager":
+        kernel_gradient = tf.function(kernel_gradient, jit_compile=mode == "xla")
+    np.testing.assert_allclose(
+        kernel_gradient(inputs),
+        _output_divided_kernel_gradient(inputs.astype(np.float64), output_weights, kernel, u,
+                                        l2=0.5),
+        rtol=1e-4, atol=1e-5)
+
+
+def test_dense_on_rank_3_inputs_equals_the_flattened_computation():
+    wrapper = _dense_wrapper(units=5, input_size=7)
+    inputs, output_weights = _inputs((2, 3, 7)), _inputs((2, 3, 5), seed=2)
+    u = wrapper.vector_u.numpy()
+
+    def outputs_and_gradients(inputs, output_weights):
+        wrapper.vector_u.assign(u)
+        inputs = tf.constant(inputs)
+        with tf.GradientTape() as tape:
+            tape.watch(inputs)
+            outputs = wrapper(inputs, training=True)
+            loss = tf.reduce_sum(outputs * output_weights)
+        return [outputs, *tape.gradient(loss, [inputs, wrapper.layer.kernel])]
+
+    flat = outputs_and_gradients(inputs.reshape(6, 7), output_weights.reshape(6, 5))
+    ranked = outputs_and_gradients(inputs, output_weights)
+    assert ranked[0].shape == (2, 3, 5)
+    for actual, expected in zip(ranked, flat):
+        np.testing.assert_allclose(np.reshape(actual, np.shape(expected)), expected, rtol=1e-5,
+                                   atol=1e-6)
+
+
 # Dense batch 3 divides the output by sigma, batch 8 the kernel; L2 takes the
 # L2(W) / sigma**2 shortcut, L1 is evaluated at W / sigma.
 @pytest.mark.parametrize("batch", [3, 8])
