@@ -141,6 +141,14 @@ def test_conditional_gan_rejects_unlabelled_data_and_one_input_generators(mnist_
                                 **{weight: -0.5})
 
 
+def test_conditional_gan_compile_asks_to_build_a_network_it_cannot_call():
+    # Its generator inputs need the dataset's labels, so compile cannot sample a batch.
+    discriminator = keras.Sequential([layers.Flatten(), layers.Dense(1)])  # Not built.
+    gan = ConditionalGANModel(_conditional_generator(), discriminator)
+    with pytest.raises(ValueError, match="The discriminator is not built"):
+        gan.compile()
+
+
 def test_conditional_gan_keras_round_trip_keeps_acgan_weights(tmp_path, labelled_mnist):
     gan = ConditionalGANModel(_conditional_generator(), _conditional_discriminator(),
                               aux_cond_generator_weight=0.25, aux_cond_discriminator_weight=0.0,

@@ -390,13 +390,56 @@ def test_invalid_step_counts_raise(kwargs):
         GANModel(dense_generator(), dense_discriminator(), **kwargs)
 
 
-@pytest.mark.parametrize("unbuilt", ["generator", "discriminator"])
-def test_compile_refuses_networks_that_are_not_built(unbuilt):
-    networks = {"generator": dense_generator(), "discriminator": dense_discriminator()}
-    networks[unbuilt] = keras.Sequential([keras.layers.Dense(1)])  # No input shape yet.
-    gan = GANModel(noise_shape=(NOISE_DIMS,), **networks)
-    with pytest.raises(ValueError, match=f"The {unbuilt} is not built"):
+class SubclassedGenerator(keras.Model):
+    """A generator with no weights until its first call, batch normalization included."""
+
+    def __init__(self):
+        super().__init__()
+        self.hidden = keras.layers.Dense(16)
+        self.batch_norm = keras.layers.BatchNormalization()
+        self.to_images = keras.layers.Dense(28 * 28, activation="tanh")
+
+    def call(self, noise, training=False):
+        net = ops.relu(self.batch_norm(self.hidden(noise), training=training))
+        return ops.reshape(self.to_images(net), (-1, 28, 28, 1))
+
+
+def test_compile_builds_subclassed_networks_without_moving_any_state(mnist_images):
+    discriminator = keras.Sequential([keras.layers.Flatten(), keras.layers.Dense(1)])
+    gan = GANModel(SubclassedGenerator(), discriminator, noise_shape=(NOISE_DIMS,), seed=0)
+    assert not gan.generator.built and not discriminator.built
+    seed_state = gan.seed_generator.state.numpy()
+
+    gan.compile()
+
+    assert gan.generator.built and discriminator.built
+    assert len(gan.generator_optimizer.variables) > 1  # Slots for the weights.
+    np.testing.assert_array_equal(gan.seed_generator.state.numpy(), seed_state)
+    batch_norm = gan.generator.batch_norm
+    np.testing.assert_array_equal(batch_norm.moving_mean.numpy(), 0.0)
+    np.testing.assert_array_equal(batch_norm.moving_variance.numpy(), 1.0)
+    history = gan.fit(batches(mnist_images[:SLICE], SLICE), epochs=1, verbose=0)
+    assert_finite_logs(history, LOG_KEYS)
+
+
+def test_compile_builds_subclassed_networks_under_a_distribution_strategy(mnist_images):
+    strategy = tf.distribute.MirroredStrategy(["/cpu:0"])
+    with strategy.scope():
+        discriminator = keras.Sequential([keras.layers.Flatten(), keras.layers.Dense(1)])
+        gan = GANModel(SubclassedGenerator(), discriminator, noise_shape=(NOISE_DIMS,))
         gan.compile()
+    for variable in gan.generator.variables + discriminator.variables:
+        assert isinstance(variable.value, tf.distribute.DistributedValues), variable.path
+    history = gan.fit(batches(mnist_images[:SLICE], SLICE), epochs=1, verbose=0)
+    assert_finite_logs(history, LOG_KEYS)
+
+
+def test_compile_names_a_network_it_cannot_build():
+    generator = keras.Sequential([keras.layers.Dense(1)])  # [batch, 1]: not images.
+    gan = GANModel(generator, dense_discriminator(), noise_shape=(NOISE_DIMS,))
+    with pytest.raises(ValueError, match="The generator is not built") as raised:
+        gan.compile()
+    assert raised.value.__cause__ is not None  # The discriminator's shape error.
 
 
 def test_negative_gradient_penalty_weight_raises():

@@ -147,6 +147,13 @@ def _weight_regularization(model):
             if variable.regularizer is not None]
 
 
+def _not_built_error(name):
+    return ValueError(
+        f"The {name} is not built, and calling the networks once on a batch of sampled "
+        "generator inputs did not build it, so its optimizer cannot be given its weights: "
+        "build it before `compile` (define it with keras.Input, or call it once on a batch).")
+
+
 def _in_multi_worker_mode(strategy):
     """Whether `strategy` spans several workers (a MultiWorkerMirroredStrategy cluster)."""
     resolver = getattr(strategy, "cluster_resolver", None)
@@ -277,20 +284,17 @@ class GANModel(keras.Model):
           **kwargs: `keras.Model.compile` arguments such as `jit_compile`,
             `run_eagerly`, `steps_per_execution`.
 
+        A network without weights yet (a subclassed model never called) is
+        built here by calling it once: the optimizers need the weights.
+
         Raises:
           ValueError: For a negative `gradient_penalty_weight`, unknown losses, or
-            a network that is not built yet (no weights to give the optimizer).
+            a network that is not built and could not be built by calling it.
         """
         if gradient_penalty_weight is not None and gradient_penalty_weight < 0:
             raise ValueError(
                 f"`gradient_penalty_weight` must be >= 0; got {gradient_penalty_weight}.")
-        for name, network in (("generator", self.generator),
-                              ("discriminator", self.discriminator)):
-            if not network.built:
-                raise ValueError(
-                    f"The {name} is not built, so its optimizer cannot be given its "
-                    "weights: build it before `compile` (define it with keras.Input, "
-                    "or call it once on a batch).")
+        self._build_networks()
         super().compile(**kwargs)
         self.generator_optimizer = self._loss_scaled(keras.optimizers.get(
             generator_optimizer
@@ -308,6 +312,39 @@ class GANModel(keras.Model):
         with self.distribute_strategy.scope():
             self.generator_optimizer.build(self.generator.trainable_variables)
             self.discriminator_optimizer.build(self.discriminator.trainable_variables)
+
+    def _build_networks(self):
+        """Creates the weights of a network that has none yet (a subclassed model).
+
+        Runs one batch of 2 generator inputs (`sample_generator_inputs`)
+        through the generator and the discriminator (`discriminate`) in
+        inference mode, so that no batch-norm statistics or spectral-norm
+        vectors move, and puts the noise generator's state back: training
+        draws the same noise as with networks built beforehand. `compile`
+        calls it; networks defined with `keras.Input` are built already.
+
+        Raises:
+          ValueError: If a network is still not built, or calling it failed
+            (e.g. a conditional model, whose inputs need the dataset's labels);
+            the cause is chained.
+        """
+        unbuilt = [name for name, network in (("generator", self.generator),
+                                              ("discriminator", self.discriminator))
+                   if not network.built]
+        if not unbuilt:
+            return
+        seed_state = ops.copy(self.seed_generator.state.value)
+        try:
+            generator_inputs = self.sample_generator_inputs(2)
+            generated = self.generator(generator_inputs, training=False)
+            self.discriminate(generated, generator_inputs, training=False)
+        except Exception as error:  # Whatever the networks raise, chained to the cause.
+            raise _not_built_error(unbuilt[0]) from error
+        finally:
+            self.seed_generator.state.assign(seed_state)
+        for name in unbuilt:
+            if not getattr(self, name).built:
+                raise _not_built_error(name)
 
     def _loss_scaled(self, optimizer):
         """Wraps `optimizer` in a `LossScaleOptimizer` under the mixed_float16 policy."""
