@@ -34,17 +34,20 @@ def _input_gradient_op_types(layer, inputs, jit_compile):
     return op_types(tf.function(input_gradient, jit_compile=jit_compile), tf.constant(inputs))
 
 
+@pytest.mark.parametrize("mode", ["eager", "graph", "xla"])
 @pytest.mark.parametrize("padding", ["same", "valid"])
 @pytest.mark.parametrize("kernel_size", [1, 2, 3, 4, 5])
 @pytest.mark.parametrize("make_layer, numpy_reference, input_shape, strides", [
     *[(_transposed, transposed_convolution, (2, 5, 4, 2), s) for s in (1, 2, 3, (2, 1))],
     *[(_strided, convolution, (2, 7, 6, 2), s) for s in (2, 3, (2, 1))],
 ])
-def test_under_xla_matches_numpy(make_layer, numpy_reference, input_shape, strides,
-                                 kernel_size, padding):
+def test_matches_numpy(make_layer, numpy_reference, input_shape, strides, kernel_size, padding,
+                       mode):
+    # 3 filters of the transposed layer, 2 input channels of the strided one: the sub-pixel
+    # paths in every mode where strided (`writes_few_channels`), Keras's op at stride 1.
     inputs = random_inputs(input_shape)
     layer = make_layer(inputs.shape, kernel_size=kernel_size, strides=strides, padding=padding)
-    assert_matches_numpy(layer, inputs, numpy_reference, "xla")
+    assert_matches_numpy(layer, inputs, numpy_reference, mode)
 
 
 @pytest.mark.parametrize("few_filters", [False, True])
@@ -66,21 +69,6 @@ def test_stride_1_transposed_to_few_channels_keeps_keras_outside_xla():
     inputs = random_inputs((2, 7, 7, 4))
     traced = op_types(tf.function(_transposed(inputs.shape, strides=1)), inputs)
     assert "Conv2DBackpropInput" in traced
-
-
-@pytest.mark.parametrize("mode", ["eager", "graph"])
-@pytest.mark.parametrize("padding", ["same", "valid"])
-@pytest.mark.parametrize("kernel_size", [3, 4])
-@pytest.mark.parametrize("make_layer, numpy_reference, input_shape, strides", [
-    *[(_transposed, transposed_convolution, (2, 5, 4, 2), s) for s in (2, 3, (2, 1))],
-    *[(_strided, convolution, (2, 7, 6, 2), s) for s in (2, 3, (2, 1))],
-])
-def test_few_channels_outside_xla_match_numpy(make_layer, numpy_reference, input_shape, strides,
-                                              kernel_size, padding, mode):
-    # 3 filters of the transposed layer, 2 input channels of the strided one: sub-pixel paths.
-    inputs = random_inputs(input_shape)
-    layer = make_layer(inputs.shape, kernel_size=kernel_size, strides=strides, padding=padding)
-    assert_matches_numpy(layer, inputs, numpy_reference, mode)
 
 
 @pytest.mark.parametrize("mode", ["eager", "xla"])

@@ -149,9 +149,10 @@ def _weight_regularization(model):
 
 def _not_built_error(name):
     return ValueError(
-        f"The {name} is not built, and calling the networks once on a batch of sampled "
-        "generator inputs did not build it, so its optimizer cannot be given its weights: "
-        "build it before `compile` (define it with keras.Input, or call it once on a batch).")
+        f"The {name} is not built, and building the networks by calling them once on a "
+        "batch of sampled generator inputs failed, so its optimizer cannot be given its "
+        "weights: build it before `compile` (define it with keras.Input, or call it once "
+        "on a batch).")
 
 
 def _in_multi_worker_mode(strategy):
