@@ -195,13 +195,13 @@ def function_outputs_and_gradients(function, inputs, kernel, output_gradient, mo
     return [t.numpy() for t in call(tf.constant(inputs), tf.constant(kernel))]
 
 
-def assert_matches_keras(layer, keras_class, inputs, mode):
-    """Outputs and gradients in `mode` equal a Keras copy's in graph mode."""
+def assert_matches_keras(layer, keras_class, inputs, mode, reference_mode="graph"):
+    """Outputs and gradients in `mode` equal a Keras copy's in `reference_mode`."""
     reference = keras_copy(layer, keras_class, inputs.shape)
     output_gradient = np.random.default_rng(2).normal(
         size=layer.compute_output_shape(inputs.shape)).astype(np.float32)
     actual = outputs_and_gradients(layer, inputs, output_gradient, mode)
-    expected = outputs_and_gradients(reference, inputs, output_gradient, "graph")
+    expected = outputs_and_gradients(reference, inputs, output_gradient, reference_mode)
     for actual_value, expected_value in zip(actual, expected):
         np.testing.assert_allclose(actual_value, expected_value, rtol=1e-4, atol=1e-4)
 
