@@ -26,6 +26,8 @@ the program with a message before any work is done.
 
 import os
 
+os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")  # Before TensorFlow; README, "oneDNN".
+
 import keras
 import numpy as np
 import tensorflow as tf

@@ -44,6 +44,8 @@ import sys
 import time
 from pathlib import Path
 
+os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")  # Before TensorFlow; README, "oneDNN".
+
 import keras
 import numpy as np
 import tensorflow as tf

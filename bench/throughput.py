@@ -55,7 +55,9 @@ from pathlib import Path
 
 from absl import app, flags
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # Before TensorFlow is imported.
+# Before TensorFlow is imported: quiet C++ logs, and oneDNN as in train.py (README, "oneDNN").
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # Run from anywhere.
 from tfgan_losses import environment  # noqa: E402
 
@@ -90,7 +92,7 @@ IMAGE_SHAPE = (28, 28, 1)
 # ------------------------------------------------------------------ machine
 def cpu_flags():
     """The CPU's vector and matrix extensions that matter for float32/bfloat16/float16."""
-    present = set(environment.cpu_info().get("flags", "").split())
+    present = environment.cpu_flags()
     wanted = ["avx2", "fma", "avx512f", "avx512_bf16", "avx512_fp16", "amx_bf16", "amx_tile"]
     return " ".join(flag for flag in wanted if flag in present) or "unknown"
 
@@ -98,8 +100,8 @@ def cpu_flags():
 def print_machine():
     import tensorflow as tf
     print(environment.describe())
-    print(f"CPU flags: {cpu_flags()}; oneDNN "
-          f"{'off' if os.environ.get('TF_ENABLE_ONEDNN_OPTS') == '0' else 'on (default)'}; "
+    print(f"CPU flags: {cpu_flags()}; oneDNN {'on' if environment.onednn_enabled() else 'off'} "
+          f"(TF_ENABLE_ONEDNN_OPTS={os.environ.get('TF_ENABLE_ONEDNN_OPTS', 'unset')}); "
           f"intra-op threads {tf.config.threading.get_intra_op_parallelism_threads() or 'auto'}")
 
 
@@ -454,7 +456,11 @@ def print_goals(results, flops_per_image, rates):
 
     bf16 = find(results, batch_size=batch, policy="mixed_bfloat16", jit=False,
                 strategy="default", keras_adam=False)
-    if bf16:
+    if bf16 and not environment.has_native_bfloat16():
+        print(f"  mixed_bfloat16 >= 1.5x float32 at batch {batch}: "
+              f"{ratios(bf16)[0]:.2f}x wall -> NOT MEASURABLE on this CPU: it has none of "
+              f"{', '.join(environment.NATIVE_BFLOAT16_FLAGS)}, so TensorFlow emulates bfloat16")
+    elif bf16:
         wall, cpu = ratios(bf16)
         share = (bf16["images_per_cpu_second"] * flops_per_image[batch] / 1e9
                  / rates["bfloat16"][1])
