@@ -21,7 +21,9 @@ the export are what users get: the generator's moving average of weights
 (`--generator_ema_decay`) with batch-norm statistics recomputed for those
 weights (`--batch_norm_recalibration_batches`); the checkpoint keeps the
 training state (last weights, the average beside them). Invalid flags stop
-the program with a message before any work is done.
+the program with a message before any work is done. It runs TensorFlow's
+oneDNN CPU kernels unless `TF_ENABLE_ONEDNN_OPTS` is set (README, "oneDNN on
+every x86 CPU").
 """
 
 import os

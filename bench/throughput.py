@@ -100,8 +100,8 @@ def cpu_flags():
 def print_machine():
     import tensorflow as tf
     print(environment.describe())
-    print(f"CPU flags: {cpu_flags()}; oneDNN {'on' if environment.onednn_enabled() else 'off'} "
-          f"(TF_ENABLE_ONEDNN_OPTS={os.environ.get('TF_ENABLE_ONEDNN_OPTS', 'unset')}); "
+    print(f"CPU flags: {cpu_flags()}; "
+          f"TF_ENABLE_ONEDNN_OPTS={os.environ.get('TF_ENABLE_ONEDNN_OPTS', 'unset')}; "
           f"intra-op threads {tf.config.threading.get_intra_op_parallelism_threads() or 'auto'}")
 
 
