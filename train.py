@@ -28,7 +28,8 @@ every x86 CPU").
 
 import os
 
-os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")  # Before TensorFlow; README, "oneDNN".
+# Before TensorFlow is imported; README, "oneDNN on every x86 CPU".
+os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
 
 import keras
 import numpy as np

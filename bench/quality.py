@@ -41,7 +41,8 @@ import textwrap
 import time
 from pathlib import Path
 
-os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")  # Before TensorFlow; README, "oneDNN".
+# Before TensorFlow is imported; README, "oneDNN on every x86 CPU".
+os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
 
 import keras
 import numpy as np

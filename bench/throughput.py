@@ -55,7 +55,8 @@ from pathlib import Path
 
 from absl import app, flags
 
-# Before TensorFlow is imported: quiet C++ logs, and oneDNN as in train.py (README, "oneDNN").
+# Before TensorFlow is imported: quiet C++ logs, and oneDNN as in train.py
+# (README, "oneDNN on every x86 CPU").
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # Run from anywhere.

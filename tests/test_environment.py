@@ -25,17 +25,20 @@ def test_native_bfloat16_from_the_cpu_flags(monkeypatch, flags, native):
 
 
 def _onednn_after_importing_train_py(setting):
-    """`onednn_enabled()` in a fresh process that imports train.py, with
-    TF_ENABLE_ONEDNN_OPTS set to `setting` (None: unset)."""
+    """TF_ENABLE_ONEDNN_OPTS and `onednn_enabled()` in a fresh process that imports
+    train.py, started with TF_ENABLE_ONEDNN_OPTS set to `setting` (None: unset)."""
     env = {key: value for key, value in os.environ.items() if key != "TF_ENABLE_ONEDNN_OPTS"}
     if setting is not None:
         env["TF_ENABLE_ONEDNN_OPTS"] = setting
-    code = "import train; from tfgan_losses import environment; print(environment.onednn_enabled())"
+    code = ("import os, train; from tfgan_losses import environment; "
+            "print(os.environ['TF_ENABLE_ONEDNN_OPTS'], environment.onednn_enabled())")
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env,
                             capture_output=True, text=True, timeout=300, check=True)
-    return result.stdout.split()[-1]
+    return result.stdout.split()[-2:]
 
 
-@pytest.mark.parametrize("setting, expected", [(None, "True"), ("0", "False")])
+# The variable's value is checked too: on CPUs where TensorFlow enables oneDNN by itself,
+# `onednn_enabled()` alone would not notice train.py leaving it unset.
+@pytest.mark.parametrize("setting, expected", [(None, ["1", "True"]), ("0", ["0", "False"])])
 def test_train_py_turns_onednn_on_unless_told_otherwise(setting, expected):
     assert _onednn_after_importing_train_py(setting) == expected
