@@ -184,18 +184,6 @@ def load_exported_generator(generator_dir):
     return input_specs, generate
 
 
-def _import_gan_model_classes():
-    """Registers the GAN model classes and network layers that a checkpoint may hold."""
-    import importlib
-
-    for module in ("tfgan_losses.training.gan_model", "tfgan_losses.training.conditional",
-                   "tfgan_losses.training.infogan", "models"):
-        try:
-            importlib.import_module(module)
-        except ImportError as error:  # Optional model families.
-            logging.info("Not importing %s: %s", module, error)
-
-
 def load_checkpoint_generator(checkpoint, recalibration_batches=0, batch_size=500, seed=0):
     """Loads a `.keras` GAN model; returns `(input_specs, generate_fn)` of its generator.
 
@@ -207,9 +195,9 @@ def load_checkpoint_generator(checkpoint, recalibration_batches=0, batch_size=50
 
     import keras
 
+    import tfgan_losses  # noqa: F401  (registers the GAN models and layers a checkpoint holds)
     from tfgan_losses.training.batch_norm import recalibrate_batch_norm
 
-    _import_gan_model_classes()
     gan = keras.models.load_model(checkpoint, compile=False)
     generator = getattr(gan, "generator", None)
     if generator is None:

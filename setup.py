@@ -10,7 +10,9 @@ setuptools.setup(
     long_description_content_type="text/markdown",
     license="Apache-2.0",
     python_requires=">=3.10",
-    packages=setuptools.find_packages(include=["tfgan_losses", "tfgan_losses.*", "models", "models.*"]),
+    # Only the library: models/ holds the examples' networks, imported from the
+    # repository root by train.py, eval.py, bench/ and tests/.
+    packages=setuptools.find_packages(include=["tfgan_losses", "tfgan_losses.*"]),
     package_data={"tfgan_losses": ["eval/assets/*"]},
     install_requires=[
         "tensorflow>=2.16",

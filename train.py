@@ -20,29 +20,36 @@ and exports the generator as a SavedModel to `--export_dir`. The samples and
 the export are what users get: the generator's moving average of weights
 (`--generator_ema_decay`) with batch-norm statistics recomputed for those
 weights (`--batch_norm_recalibration_batches`); the checkpoint keeps the
-training state (last weights, the average beside them). Invalid flags stop
-the program with a message before any work is done. It runs TensorFlow's
-oneDNN CPU kernels unless `TF_ENABLE_ONEDNN_OPTS` is set (README, "oneDNN on
-every x86 CPU").
+training state (last weights, the average beside them). At the end it prints
+a summary: steps, wall time, images/s, the files written, and the export's
+MNIST score on `--final_eval_images` samples (`eval.py`'s scoring).
+
+Invalid flags stop the program with a message before any work is done. It
+runs TensorFlow's oneDNN CPU kernels unless `TF_ENABLE_ONEDNN_OPTS` is set
+(docs/cpu.md), and drops TensorFlow's known-harmless native log lines unless
+`TFGAN_LOSSES_FILTER_NATIVE_LOGS=0` (`tfgan_losses.native_log_filter`).
 """
 
 import os
+import time
 
-# Before TensorFlow is imported; README, "oneDNN on every x86 CPU".
+# Before TensorFlow is imported (by tfgan_losses, first): docs/cpu.md.
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
+os.environ.setdefault("TFGAN_LOSSES_FILTER_NATIVE_LOGS", "1")
 
+from tfgan_losses import LOSS_CLASSES  # isort: skip  (imports TensorFlow, filter first)
 import keras
 import numpy as np
 import tensorflow as tf
 from absl import app, flags, logging
 
+import eval as eval_script
 from models import mnist as mnist_networks
-from tfgan_losses import LOSS_CLASSES
 from tfgan_losses import data
+from tfgan_losses.eval import mnist as mnist_eval
 from tfgan_losses.training import callbacks as gan_callbacks
 from tfgan_losses.training.batch_norm import recalibrate_batch_norm
 from tfgan_losses.training.export import check_export_dir, export_generator
-from tfgan_losses.training.fused_adam import FusedAdam
 from tfgan_losses.training.conditional import ConditionalGANModel
 from tfgan_losses.training.gan_model import GANModel
 from tfgan_losses.training.infogan import InfoGANModel
@@ -92,6 +99,10 @@ flags.DEFINE_integer("batch_norm_recalibration_batches", 20,
                      f"Batches of {RECALIBRATION_BATCH_SIZE} generator inputs over which the "
                      "generator's batch-norm statistics are recomputed before sampling and "
                      "export; 0 keeps the moving statistics of training.", lower_bound=0)
+flags.DEFINE_integer("final_eval_images", 2000,
+                     "Samples of the exported generator whose MNIST score the closing summary "
+                     "prints (eval.py's scoring, against as many real test images); 0 skips it.",
+                     lower_bound=0, upper_bound=eval_script.MNIST_TEST_SIZE)
 flags.DEFINE_integer("seed", 0, "Seed of the noise, the data order and the initial weights.",
                      lower_bound=0, upper_bound=2**32 - 1)
 flags.DEFINE_string("mnist_dir", None,
@@ -162,8 +173,9 @@ def build_gan():
         gan = GANModel(mnist_networks.unconditional_generator(FLAGS.noise_dims),
                        mnist_networks.unconditional_discriminator(), **common)
     gan.compile(
-        generator_optimizer=FusedAdam(FLAGS.generator_learning_rate, beta_1=0.5),
-        discriminator_optimizer=FusedAdam(FLAGS.discriminator_learning_rate, beta_1=0.5),
+        generator_optimizer=keras.optimizers.Adam(FLAGS.generator_learning_rate, beta_1=0.5),
+        discriminator_optimizer=keras.optimizers.Adam(FLAGS.discriminator_learning_rate,
+                                                        beta_1=0.5),
         generator_loss=FLAGS.generator_loss,
         discriminator_loss=FLAGS.discriminator_loss,
         gradient_penalty_weight=FLAGS.gradient_penalty_weight,
@@ -287,8 +299,9 @@ def main(argv):
     if FLAGS["mutual_information_penalty_weight"].present and not isinstance(gan, InfoGANModel):
         logging.warning("--mutual_information_penalty_weight is ignored: the model is not an "
                         "InfoGAN (--gan_type=infogan).")
+    images_per_step = FLAGS.batch_size * gan.discriminator_steps * strategy.num_replicas_in_sync
     dataset = data.load_mnist(
-        "train", FLAGS.batch_size * gan.discriminator_steps * strategy.num_replicas_in_sync,
+        "train", images_per_step,
         seed=FLAGS.seed, repeat=True, with_labels=isinstance(gan, ConditionalGANModel),
         mnist_dir=mnist_dir).skip(gan.global_step)  # A resumed run reads on where it stopped.
     summaries = gan_callbacks.GANSummaries(
@@ -305,6 +318,7 @@ def main(argv):
 
     steps_per_epoch = min(FLAGS.save_interval_steps, FLAGS.max_number_of_steps)
     epochs = -(-FLAGS.max_number_of_steps // steps_per_epoch)
+    first_step, start_time = gan.global_step, time.perf_counter()
     if gan.global_step < FLAGS.max_number_of_steps:
         gan.fit(dataset, epochs=epochs, steps_per_epoch=steps_per_epoch,
                 initial_epoch=gan.global_step // steps_per_epoch, callbacks=callbacks,
@@ -314,6 +328,7 @@ def main(argv):
         logging.info("Already at step %d of %d: nothing to train.", gan.global_step,
                      FLAGS.max_number_of_steps)
 
+    train_seconds = time.perf_counter() - start_time
     samples_path = os.path.join(log_dir, "samples.png")
     with gan.generator_average():  # The last weights without a moving average.
         if FLAGS.batch_norm_recalibration_batches:
@@ -323,8 +338,39 @@ def main(argv):
         gan_callbacks.check_finite_weights(gan.generator, "the generator to export")
         tf.io.write_file(samples_path, tf.io.encode_png(summaries.sample_grid()))
         export_generator(gan.generator, export_dir)
-    logging.info("Step %d. Samples: %s. Generator exported to %s.", gan.global_step,
-                 samples_path, export_dir)
+    print(summary(gan.global_step - first_step, gan.global_step, train_seconds,
+                  images_per_step, samples_path, export_dir,
+                  os.path.join(log_dir, "checkpoint.keras"), mnist_dir,
+                  final_eval_images=FLAGS.final_eval_images if is_chief(strategy) else 0))
+
+
+def summary(steps_run, global_step, train_seconds, images_per_step, samples_path, export_dir,
+            checkpoint_path, mnist_dir, final_eval_images):
+    """The closing summary: what was trained, how fast, what was written, how good it is.
+
+    The score is `eval.py`'s, on `final_eval_images` samples of the export
+    and as many real MNIST test images (none: no score; train.py scores on the
+    chief only).
+    """
+    lines = [f"Trained {steps_run} steps (now at step {global_step}) in {train_seconds:.0f} s"
+             + (f", {steps_run * images_per_step / train_seconds:.0f} images/s."
+                if steps_run else ".")]
+    lines += [f"  samples:    {samples_path}", f"  generator:  {export_dir} (SavedModel)",
+              f"  checkpoint: {checkpoint_path}"]
+    if final_eval_images:
+        input_specs, generate = eval_script.load_exported_generator(export_dir)
+        generated, inputs = eval_script.generate_images(
+            input_specs, generate, final_eval_images, RECALIBRATION_BATCH_SIZE,
+            np.random.default_rng(FLAGS.seed))
+        real = eval_script.real_subset(
+            mnist_eval.load_mnist_test_split(mnist_dir)[0], final_eval_images, FLAGS.seed)
+        scores = eval_script.evaluate(generated, real, inputs)
+        lines.append(
+            f"MNIST score of the export on {len(generated)} samples: {scores['mnist_score']:.2f} "
+            f"({scores['score_ratio']:.2f} of real test images' {scores['real_mnist_score']:.2f}), "
+            f"Frechet distance {scores['frechet_distance']:.2f}. More: python eval.py "
+            f"--generator_dir={export_dir}")
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

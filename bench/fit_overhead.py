@@ -44,7 +44,7 @@ import sys
 import time
 from pathlib import Path
 
-# Before TensorFlow is imported; README, "oneDNN on every x86 CPU".
+# Before TensorFlow is imported: oneDNN as in train.py (docs/cpu.md).
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
 
 import keras

@@ -31,7 +31,7 @@ Goal: the best loss reaches an MNIST score of at least 0.95 of the real-data
 score, and a Fréchet distance below 10% of the step-0 distance, within 5,000
 steps at batch 32. With TF-GAN's settings (one generator update per step) the
 modified loss levels off at 0.90-0.92; with `--generator_steps=3` it reached
-0.959, 0.951 and 0.9496 in three seeds (README, "Sample quality").
+0.959, 0.951 and 0.9496 in three seeds (docs/measurements.md, "Sample quality").
 """
 
 import csv
@@ -41,7 +41,7 @@ import textwrap
 import time
 from pathlib import Path
 
-# Before TensorFlow is imported; README, "oneDNN on every x86 CPU".
+# Before TensorFlow is imported: oneDNN as in train.py (docs/cpu.md).
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
 
 import keras
@@ -53,7 +53,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # Run from anywher
 from models import mnist as mnist_networks  # noqa: E402
 import tfgan_losses  # noqa: E402
 from tfgan_losses import (  # noqa: E402
-    FusedAdam, GANModel, export_generator, recalibrate_batch_norm)
+    GANModel, export_generator, recalibrate_batch_norm)
 from tfgan_losses import data  # noqa: E402
 from tfgan_losses.environment import describe  # noqa: E402
 from tfgan_losses.eval import mnist as mnist_eval  # noqa: E402
@@ -117,7 +117,7 @@ def build_gan(config):
                    generator_steps=FLAGS.generator_steps, seed=FLAGS.seed,
                    generator_ema_decay=FLAGS.generator_ema_decay or None)
     make_optimizer = config.get("optimizer")
-    adam = lambda learning_rate: FusedAdam(learning_rate, beta_1=0.5)
+    adam = lambda learning_rate: keras.optimizers.Adam(learning_rate, beta_1=0.5)
     generator_loss, discriminator_loss = config["losses"]
     discriminator_loss = tfgan_losses.get(discriminator_loss)
     if "label_smoothing" in discriminator_loss.get_config():

@@ -1,8 +1,11 @@
-"""Keras 3 networks for the GAN examples: TF-GAN's MNIST generators and discriminators."""
+"""TF-GAN's MNIST example networks, in plain Keras 3 (any backend).
 
-from models.batch_normalization import FusedBatchNormalization
-from models.conditioning import OneHotConditioning
-from models.kernel_first_matmul import KernelFirstDense
+These are examples, not part of the installed library: `train.py`, `eval.py`,
+`bench/`, `tests/` and `examples/` import them from the repository root, as
+TF-GAN's examples did. The layers they use beyond Keras's own come from
+`tfgan_losses.features`.
+"""
+
 from models.mnist import (
     TINY_SIZES,
     WEIGHT_DECAY,
@@ -13,18 +16,8 @@ from models.mnist import (
     unconditional_discriminator,
     unconditional_generator,
 )
-from models.shifted_sum_convolution import ShiftedSumConv2D
-from models.spectral_normalization import SpectralNormalization
-from models.sub_pixel_convolution import SubPixelConv2D, SubPixelConv2DTranspose
 
 __all__ = [
-    "FusedBatchNormalization",
-    "KernelFirstDense",
-    "OneHotConditioning",
-    "ShiftedSumConv2D",
-    "SpectralNormalization",
-    "SubPixelConv2D",
-    "SubPixelConv2DTranspose",
     "TINY_SIZES",
     "WEIGHT_DECAY",
     "conditional_discriminator",

@@ -31,12 +31,7 @@ Differences from TF-GAN:
 import keras
 from keras import layers
 
-from models.batch_normalization import FusedBatchNormalization
-from models.conditioning import OneHotConditioning
-from models.kernel_first_matmul import KernelFirstDense
-from models.shifted_sum_convolution import ShiftedSumConv2D
-from models.spectral_normalization import SpectralNormalization
-from models.sub_pixel_convolution import SubPixelConv2D, SubPixelConv2DTranspose
+from tfgan_losses.features import OneHotConditioning, SpectralNormalization
 
 WEIGHT_DECAY = 2.5e-5
 """TF-GAN's L2 weight decay, applied to the kernels as `keras.regularizers.L2` (to
@@ -74,11 +69,12 @@ def _check_image_shape(image_shape, multiple_of=1):
 def _batch_norm(momentum=BATCH_NORM_MOMENTUM):
     """Batch normalisation with TF-GAN's epsilon 0.001 (and by default its momentum).
 
-    Synchronized across `tf.distribute` replicas, so that a distributed step
-    normalises with the statistics of the global batch, like a single device;
-    on one replica its training calls run TensorFlow's fused kernel.
+    On TensorFlow, synchronized across `tf.distribute` replicas, so that a
+    distributed step normalises with the global batch's statistics, as one
+    device does (Keras synchronizes on that backend only).
     """
-    return FusedBatchNormalization(momentum=momentum, epsilon=0.001, synchronized=True)
+    return layers.BatchNormalization(momentum=momentum, epsilon=0.001,
+                                     synchronized=keras.backend.backend() == "tensorflow")
 
 
 def _generator_body(inputs, *, image_shape, hidden_units, base_filters, weight_decay,
@@ -95,24 +91,23 @@ def _generator_body(inputs, *, image_shape, hidden_units, base_filters, weight_d
     height, width, channels = image_shape
     grid_shape = (height // 4, width // 4, 4 * base_filters)
 
-    net = KernelFirstDense(hidden_units, use_bias=False,
-                           kernel_regularizer=regularizer)(inputs)
+    net = layers.Dense(hidden_units, use_bias=False, kernel_regularizer=regularizer)(inputs)
     net = layers.ReLU()(_batch_norm(batch_norm_momentum)(net))
     if condition is not None:
         net = condition(net)
 
-    net = KernelFirstDense(grid_shape[0] * grid_shape[1] * grid_shape[2], use_bias=False,
-                           kernel_regularizer=regularizer)(net)
+    net = layers.Dense(grid_shape[0] * grid_shape[1] * grid_shape[2], use_bias=False,
+                       kernel_regularizer=regularizer)(net)
     net = layers.ReLU()(_batch_norm(batch_norm_momentum)(net))
     net = layers.Reshape(grid_shape)(net)
 
     for filters in (2 * base_filters, base_filters):
-        net = SubPixelConv2DTranspose(filters, _KERNEL_SIZE, strides=2, padding="same",
-                                      kernel_regularizer=regularizer)(net)
+        net = layers.Conv2DTranspose(filters, _KERNEL_SIZE, strides=2, padding="same",
+                                     kernel_regularizer=regularizer)(net)
         net = layers.ReLU()(_batch_norm(batch_norm_momentum)(net))
 
-    return ShiftedSumConv2D(channels, _KERNEL_SIZE, padding="same", activation="tanh",
-                            kernel_regularizer=regularizer, name="images")(net)
+    return layers.Conv2D(channels, _KERNEL_SIZE, padding="same", activation="tanh",
+                         kernel_regularizer=regularizer, name="images")(net)
 
 
 def _discriminator_body(images, *, hidden_units, base_filters, weight_decay, spectral_norm,
@@ -132,15 +127,15 @@ def _discriminator_body(images, *, hidden_units, base_filters, weight_decay, spe
 
     net = images
     for filters in (base_filters, 2 * base_filters):
-        net = maybe_normalised(SubPixelConv2D(filters, _KERNEL_SIZE, strides=2, padding="same",
-                                              kernel_regularizer=regularizer))(net)
+        net = maybe_normalised(layers.Conv2D(filters, _KERNEL_SIZE, strides=2, padding="same",
+                                             kernel_regularizer=regularizer))(net)
         net = layers.LeakyReLU(negative_slope=_LEAKY_RELU_SLOPE)(net)
     net = layers.Flatten()(net)
     if condition is not None:
         net = condition(net)
 
-    net = maybe_normalised(KernelFirstDense(hidden_units, use_bias=False,
-                                            kernel_regularizer=regularizer))(net)
+    net = maybe_normalised(layers.Dense(hidden_units, use_bias=False,
+                                        kernel_regularizer=regularizer))(net)
     return layers.LeakyReLU(negative_slope=_LEAKY_RELU_SLOPE)(_batch_norm()(net))
 
 

@@ -17,6 +17,10 @@ import json
 import os
 import sys
 
+# The examples' networks (models/) live at the repository root, which a script in
+# tests/ does not have on its path.
+sys.path.insert(1, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
 NOISE_DIMS = 4
 IMAGE_SHAPE = (8, 8, 1)
 PER_REPLICA = 4   # Examples per replica per discriminator update.

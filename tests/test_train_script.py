@@ -11,6 +11,7 @@ import re
 import shutil
 import subprocess
 import sys
+import textwrap
 import zipfile
 from pathlib import Path
 
@@ -20,7 +21,6 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-import models  # noqa: F401  (registers the networks' layers, for loading checkpoints)
 from tfgan_losses import recalibrate_batch_norm
 
 TRAIN_SCRIPT = Path(__file__).resolve().parents[1] / "train.py"
@@ -28,13 +28,17 @@ RECORDER = Path(__file__).resolve().parent / "train_input_recorder.py"
 # Two recalibration batches instead of 20: each batch of 500 takes about 0.7 s on 2 cores.
 RECALIBRATION_BATCHES = 2
 COMMON_FLAGS = ["--save_interval_steps=2", "--summary_interval_steps=2", "--batch_size=8",
-                "--grid_size=3", f"--batch_norm_recalibration_batches={RECALIBRATION_BATCHES}"]
+                "--grid_size=3", f"--batch_norm_recalibration_batches={RECALIBRATION_BATCHES}",
+                "--final_eval_images=0"]
 
 
-def _env(mnist_data_dir):
+def _env(mnist_data_dir, native_logs=False):
+    """The environment of a train.py run; TensorFlow's native INFO and WARNING lines are
+    left out unless `native_logs`."""
     env = {key: value for key, value in os.environ.items() if key != "TFGAN_MNIST_DIR"}
     env["TFDS_DATA_DIR"] = str(mnist_data_dir)
-    env["TF_CPP_MIN_LOG_LEVEL"] = "2"
+    if not native_logs:
+        env["TF_CPP_MIN_LOG_LEVEL"] = "2"
     return env
 
 
@@ -43,15 +47,15 @@ def _command(log_dir, mnist_dir, *flags):
             f"--mnist_dir={mnist_dir}", *flags]
 
 
-def _train(log_dir, mnist_dir, mnist_data_dir, *flags):
-    """Runs train.py (through RECORDER, which prints every step's inputs)."""
+def _train(log_dir, mnist_dir, mnist_data_dir, *flags, native_logs=False):
+    """Runs train.py (through RECORDER, which prints every step's inputs); returns
+    (stdout, stderr)."""
     result = subprocess.run([sys.executable, str(RECORDER)]
                             + _command(log_dir, mnist_dir, *COMMON_FLAGS, *flags)[1:],
-                            cwd=log_dir.parent, env=_env(mnist_data_dir), capture_output=True,
-                            text=True, timeout=420)
-    output = result.stdout + result.stderr
-    assert result.returncode == 0, output[-5000:]
-    return output
+                            cwd=log_dir.parent, env=_env(mnist_data_dir, native_logs),
+                            capture_output=True, text=True, timeout=420)
+    assert result.returncode == 0, (result.stdout + result.stderr)[-5000:]
+    return result.stdout, result.stderr
 
 
 def _step_inputs(output):
@@ -83,7 +87,10 @@ class _FirstRun:
 def first_run(mnist_dir, mnist_data_dir, tmp_path_factory):
     run = _FirstRun()
     run.log_dir = tmp_path_factory.mktemp("train_script") / "mnist"
-    run.output = _train(run.log_dir, mnist_dir, mnist_data_dir, "--max_number_of_steps=4")
+    run.stdout, run.stderr = _train(run.log_dir, mnist_dir, mnist_data_dir,
+                                    "--max_number_of_steps=4", "--final_eval_images=100",
+                                    native_logs=True)
+    run.output = run.stdout + run.stderr
     run.files = sorted(os.listdir(run.log_dir))
     run.summary_steps = _scalar_steps(run.log_dir, "generator_loss")
     run.image_steps = _scalar_steps(run.log_dir, "generated_images")
@@ -101,8 +108,13 @@ def first_run(mnist_dir, mnist_data_dir, tmp_path_factory):
 def test_training_writes_checkpoint_samples_summaries_and_export(first_run):
     assert "Generating dataset" not in first_run.output  # Reused the prepared records.
     assert "Resuming" not in first_run.output
-    assert re.search(r"Step 4\. Samples: .*samples\.png\. Generator exported to .*generator",
-                     first_run.output)
+    log_dir = re.escape(str(first_run.log_dir))
+    assert re.search(
+        rf"Trained 4 steps \(now at step 4\) in \d+ s, \d+ images/s\.\n"
+        rf"  samples: +{log_dir}/samples\.png\n  generator: +{log_dir}/generator \(SavedModel\)\n"
+        rf"  checkpoint: +{log_dir}/checkpoint\.keras\n"
+        rf"MNIST score of the export on 100 samples: \d\.\d\d \(0\.\d\d of real test images' "
+        rf"9\.\d\d\), Frechet distance \d+\.\d\d", first_run.stdout)
     files = first_run.files
     assert {"checkpoint.keras", "samples.png", "generator"} <= set(files)
     assert any(name.startswith("events.out.tfevents") for name in files)
@@ -114,6 +126,39 @@ def test_training_writes_checkpoint_samples_summaries_and_export(first_run):
     images = first_run.exported_images
     assert images.shape == (8, 28, 28, 1) and images.dtype == np.float32
     assert np.all(np.abs(images) <= 1.0) and np.all(np.isfinite(images))
+
+
+def test_a_healthy_run_prints_no_error_or_warning_lines(first_run):
+    """TensorFlow's known-harmless native ERROR lines are filtered (cuInit without a
+    driver, the remapper's LeakyReluGrad fusion, oneDNN's uint8 fallback); no other
+    ERROR or WARNING line, native or Python, appears."""
+    for line in first_run.stderr.splitlines():
+        assert not (re.match(r"(E|W)\d{4} |WARNING|ERROR", line)
+                    or re.search(r"\w+Warning: ", line)), line
+
+
+def test_checkpoint_loads_in_a_process_that_imports_only_tfgan_losses(first_run, tmp_path):
+    """Every layer of the networks is Keras's or the library's: no examples folder needed."""
+    script = textwrap.dedent("""
+        import importlib.abc, sys
+
+        class BlockExamples(importlib.abc.MetaPathFinder):
+            def find_spec(self, name, path=None, target=None):
+                if name.split(".")[0] == "models":
+                    raise ImportError("the examples' models package was imported")
+
+        sys.meta_path.insert(0, BlockExamples())
+        import keras
+        import tfgan_losses
+
+        gan = keras.models.load_model(sys.argv[1])
+        print(type(gan).__name__, gan.global_step, gan.generator.count_params())
+    """)
+    result = subprocess.run([sys.executable, "-c", script, str(first_run.checkpoint_copy)],
+                            cwd=tmp_path, env=_env(tmp_path), capture_output=True, text=True,
+                            timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.split() == ["GANModel", "4", "6682081"]
 
 
 def _recalibrated_images(generator, draws, noise):
@@ -137,10 +182,11 @@ def test_export_is_the_weight_average_with_recalibrated_batch_norm(first_run):
 
 
 def test_running_again_resumes_from_the_checkpoint(first_run, mnist_dir, mnist_data_dir):
-    output = _train(first_run.log_dir, mnist_dir, mnist_data_dir, "--max_number_of_steps=6")
+    output = "".join(_train(first_run.log_dir, mnist_dir, mnist_data_dir,
+                            "--max_number_of_steps=6"))
 
     assert re.search(r"Resuming from .*checkpoint\.keras at step 4\.", output), output[-3000:]
-    assert re.search(r"Step 6\. Samples", output), output[-3000:]
+    assert re.search(r"Trained 2 steps \(now at step 6\)", output), output[-3000:]
     assert _optimizer_iterations(first_run.log_dir / "checkpoint.keras") == {
         "generator_optimizer": 6, "discriminator_optimizer": 6}
     # Summaries continue the global step; none is written twice.
@@ -149,8 +195,8 @@ def test_running_again_resumes_from_the_checkpoint(first_run, mnist_dir, mnist_d
     # trains on at steps 5 and 6. (Its weights are not compared: CPU kernels round
     # differently from process to process, and Adam's first updates, about the
     # learning rate times each gradient's sign, make that visible within steps.)
-    uninterrupted = _train(first_run.log_dir.parent / "uninterrupted", mnist_dir,
-                           mnist_data_dir, "--max_number_of_steps=6")
+    uninterrupted = "".join(_train(first_run.log_dir.parent / "uninterrupted", mnist_dir,
+                                   mnist_data_dir, "--max_number_of_steps=6"))
     straight = _step_inputs(uninterrupted)
     assert len(straight) == 6 and len(set(straight)) == 6
     assert _step_inputs(first_run.output) == straight[:4]

@@ -8,12 +8,16 @@ their weights cannot be compared bit for bit, since TensorFlow's CPU kernels rou
 differently from process to process.
 """
 
+import os
 import runpy
 import sys
 
-import tensorflow as tf
+# What train.py sets before TensorFlow is imported, set here since this imports it first.
+os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
+os.environ.setdefault("TFGAN_LOSSES_FILTER_NATIVE_LOGS", "1")
 
-from tfgan_losses.training import gan_model
+from tfgan_losses.training import gan_model  # noqa: E402  (imports TensorFlow)
+import tensorflow as tf  # noqa: E402
 
 _train_step = gan_model.GANModel.train_step
 
@@ -27,4 +31,5 @@ def recording_train_step(self, data):
 if __name__ == "__main__":
     gan_model.GANModel.train_step = recording_train_step
     sys.argv = sys.argv[1:]
+    sys.path[0] = os.path.dirname(os.path.abspath(sys.argv[0]))  # As `python train.py` sets.
     runpy.run_path(sys.argv[0], run_name="__main__")

@@ -220,6 +220,10 @@ def load_mnist(
         data_dir=None if data_dir is None else str(data_dir),
         as_supervised=True,
         download_and_prepare_kwargs=download_and_prepare_kwargs,
+        # TFDS caches small datasets in memory, and warns when training stops
+        # before the first pass over the cache is complete; decoding MNIST's
+        # 28x28 images as they are read costs little beside a train step.
+        read_config=tfds.ReadConfig(try_autocache=False),
     )
     if shuffle:
         dataset = dataset.shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=True)

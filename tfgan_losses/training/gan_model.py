@@ -42,7 +42,6 @@ from tfgan_losses.distribute import replica_slice_draw, scale_loss_for_replicas
 from tfgan_losses.losses import keras_losses
 from tfgan_losses.losses.gradient_penalty import wasserstein_gradient_penalty
 from tfgan_losses.training.batch_norm import batch_norm_layers
-from tfgan_losses.training.fused_adam import FusedAdam
 
 _GENERATOR_LEARNING_RATE = 1e-3      # TF-GAN's MNIST example.
 _DISCRIMINATOR_LEARNING_RATE = 1e-4
@@ -271,8 +270,8 @@ class GANModel(keras.Model):
 
         Args:
           generator_optimizer: Optimizer (or its identifier) for the generator;
-            default Adam(1e-3, beta_1=0.5) as in TF-GAN's MNIST example (as
-            `FusedAdam`, the same update in fewer kernels).
+            default `keras.optimizers.Adam(1e-3, beta_1=0.5)`, as in TF-GAN's
+            MNIST example.
           discriminator_optimizer: Default Adam(1e-4, beta_1=0.5).
           generator_loss: A `GANLoss`, TF-GAN name (e.g.
             `"modified_generator_loss"`), loss function, or a callable
@@ -299,10 +298,10 @@ class GANModel(keras.Model):
         super().compile(**kwargs)
         self.generator_optimizer = self._loss_scaled(keras.optimizers.get(
             generator_optimizer
-            or FusedAdam(_GENERATOR_LEARNING_RATE, beta_1=_ADAM_BETA_1)))
+            or keras.optimizers.Adam(_GENERATOR_LEARNING_RATE, beta_1=_ADAM_BETA_1)))
         self.discriminator_optimizer = self._loss_scaled(keras.optimizers.get(
             discriminator_optimizer
-            or FusedAdam(_DISCRIMINATOR_LEARNING_RATE, beta_1=_ADAM_BETA_1)))
+            or keras.optimizers.Adam(_DISCRIMINATOR_LEARNING_RATE, beta_1=_ADAM_BETA_1)))
         self.generator_loss = resolve_loss(generator_loss)
         self.discriminator_loss = resolve_loss(discriminator_loss)
         self.gradient_penalty_weight = gradient_penalty_weight or None

@@ -9,10 +9,10 @@ to the size of the features, and added to them.
 
 import keras
 
-from models.spectral_normalization import SpectralNormalization
+from tfgan_losses.features.spectral_normalization import SpectralNormalization
 
 
-@keras.saving.register_keras_serializable(package="models")
+@keras.saving.register_keras_serializable(package="tfgan_losses")
 class OneHotConditioning(keras.layers.Layer):
     """Adds a learned linear function of a one-hot label to a feature vector.
 
