@@ -272,20 +272,16 @@ def evaluate(generated_images, real_images, generator_inputs=None):
         and `label_cross_entropy`.
     """
     from tfgan_losses.eval import mnist
-    from tfgan_losses.eval.classifier_score import classifier_score_from_logits
-    from tfgan_losses.eval.frechet_distance import (
-        frechet_classifier_distance_from_activations)
+    from tfgan_losses.eval.sample_quality import RealActivations, score_logits
 
     generated_logits = mnist.mnist_logits(generated_images)
-    real_logits = mnist.mnist_logits(real_images)
-    score = float(classifier_score_from_logits(generated_logits))
-    real_score = float(classifier_score_from_logits(real_logits))
+    quality = score_logits(generated_logits,
+                           RealActivations(real_images, mnist.mnist_classifier_fn))
     scores = {
-        "mnist_score": score,
-        "real_mnist_score": real_score,
-        "score_ratio": score / real_score,
-        "frechet_distance": float(
-            frechet_classifier_distance_from_activations(real_logits, generated_logits)),
+        "mnist_score": quality["score"],
+        "real_mnist_score": quality["real_score"],
+        "score_ratio": quality["score"] / quality["real_score"],
+        "frechet_distance": quality["frechet_distance"],
     }
     labels = [values for name, values in (generator_inputs or {}).items() if "label" in name.lower()
               and values.ndim == 2 and values.shape[1] == mnist.NUM_CLASSES]

@@ -20,9 +20,12 @@ and exports the generator as a SavedModel to `--export_dir`. The samples and
 the export are what users get: the generator's moving average of weights
 (`--generator_ema_decay`) with batch-norm statistics recomputed for those
 weights (`--batch_norm_recalibration_batches`); the checkpoint keeps the
-training state (last weights, the average beside them). At the end it prints
-a summary: steps, wall time, images/s, the files written, and the export's
-MNIST score on `--final_eval_images` samples (`eval.py`'s scoring).
+training state (last weights, the average beside them). Every
+`--eval_interval_steps` it logs the MNIST score and Fréchet distance of the
+generator as it would be exported (`mnist_score`, `mnist_frechet_distance`:
+progress bar, TensorBoard), and at the end it prints a summary: steps, wall
+time, images/s, the files written, and the export's MNIST score, both on
+`--eval_images` samples (`eval.py`'s scoring).
 
 Invalid flags stop the program with a message before any work is done. It
 runs TensorFlow's oneDNN CPU kernels unless `TF_ENABLE_ONEDNN_OPTS` is set
@@ -99,10 +102,14 @@ flags.DEFINE_integer("batch_norm_recalibration_batches", 20,
                      f"Batches of {RECALIBRATION_BATCH_SIZE} generator inputs over which the "
                      "generator's batch-norm statistics are recomputed before sampling and "
                      "export; 0 keeps the moving statistics of training.", lower_bound=0)
-flags.DEFINE_integer("final_eval_images", 2000,
-                     "Samples of the exported generator whose MNIST score the closing summary "
-                     "prints (eval.py's scoring, against as many real test images); 0 skips it.",
+flags.DEFINE_integer("eval_images", 2000,
+                     "Generated images per quality measurement (the MNIST score and Frechet "
+                     "distance against as many real test images), during training and in the "
+                     "closing summary; 0 measures nothing.",
                      lower_bound=0, upper_bound=eval_script.MNIST_TEST_SIZE)
+flags.DEFINE_integer("eval_interval_steps", 500,
+                     "Period in steps of the quality measurement during training (about 5 s "
+                     "each on 2 CPU cores); 0 measures only at the end.", lower_bound=0)
 flags.DEFINE_integer("seed", 0, "Seed of the noise, the data order and the initial weights.",
                      lower_bound=0, upper_bound=2**32 - 1)
 flags.DEFINE_string("mnist_dir", None,
@@ -307,9 +314,18 @@ def main(argv):
     summaries = gan_callbacks.GANSummaries(
         log_dir, grid_inputs(gan, FLAGS.grid_size ** 2, FLAGS.seed),
         FLAGS.grid_size, FLAGS.summary_interval_steps)
+    eval_images = FLAGS.eval_images if is_chief(strategy) else 0
+    real_images = eval_script.real_subset(mnist_eval.load_mnist_test_split(mnist_dir)[0],
+                                          eval_images, FLAGS.seed) if eval_images else None
     callbacks = [
         gan_callbacks.TerminateOnNonFinite(),
         gan_callbacks.StopAtStep(FLAGS.max_number_of_steps),
+    ]
+    if eval_images and FLAGS.eval_interval_steps:  # Before the summaries, which log it.
+        callbacks.append(mnist_eval.mnist_sample_quality(
+            real_images, grid_inputs(gan, eval_images, FLAGS.seed + 1),
+            every_n_steps=FLAGS.eval_interval_steps))
+    callbacks += [
         summaries,
         gan_callbacks.GANCheckpoint(os.path.join(log_dir, "checkpoint.keras")),
     ]
@@ -340,31 +356,27 @@ def main(argv):
         export_generator(gan.generator, export_dir)
     print(summary(gan.global_step - first_step, gan.global_step, train_seconds,
                   images_per_step, samples_path, export_dir,
-                  os.path.join(log_dir, "checkpoint.keras"), mnist_dir,
-                  final_eval_images=FLAGS.final_eval_images if is_chief(strategy) else 0))
+                  os.path.join(log_dir, "checkpoint.keras"), real_images))
 
 
 def summary(steps_run, global_step, train_seconds, images_per_step, samples_path, export_dir,
-            checkpoint_path, mnist_dir, final_eval_images):
+            checkpoint_path, real_images):
     """The closing summary: what was trained, how fast, what was written, how good it is.
 
-    The score is `eval.py`'s, on `final_eval_images` samples of the export
-    and as many real MNIST test images (none: no score; train.py scores on the
-    chief only).
+    The score is `eval.py`'s, on as many samples of the export as there are
+    `real_images` (None: no score; train.py scores on the chief only).
     """
     lines = [f"Trained {steps_run} steps (now at step {global_step}) in {train_seconds:.0f} s"
              + (f", {steps_run * images_per_step / train_seconds:.0f} images/s."
                 if steps_run else ".")]
     lines += [f"  samples:    {samples_path}", f"  generator:  {export_dir} (SavedModel)",
               f"  checkpoint: {checkpoint_path}"]
-    if final_eval_images:
+    if real_images is not None:
         input_specs, generate = eval_script.load_exported_generator(export_dir)
         generated, inputs = eval_script.generate_images(
-            input_specs, generate, final_eval_images, RECALIBRATION_BATCH_SIZE,
+            input_specs, generate, len(real_images), RECALIBRATION_BATCH_SIZE,
             np.random.default_rng(FLAGS.seed))
-        real = eval_script.real_subset(
-            mnist_eval.load_mnist_test_split(mnist_dir)[0], final_eval_images, FLAGS.seed)
-        scores = eval_script.evaluate(generated, real, inputs)
+        scores = eval_script.evaluate(generated, real_images, inputs)
         lines.append(
             f"MNIST score of the export on {len(generated)} samples: {scores['mnist_score']:.2f} "
             f"({scores['score_ratio']:.2f} of real test images' {scores['real_mnist_score']:.2f}), "

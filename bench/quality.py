@@ -16,8 +16,10 @@ on real MNIST at batch 32, and every `--eval_every` steps measures, on
 statistics recomputed for those weights over
 `--batch_norm_recalibration_batches` batches of 500, in inference mode), the
 MNIST score (classifier score of the packaged classifier; real test images
-score about 9.78) and the Fréchet distance to as many real test images. The
-last evaluation of each loss runs on the exported SavedModel itself. Writes
+score about 9.78) and the Fréchet distance to as many real test images, with
+the `SampleQuality` callback that `train.py --eval_interval_steps` uses. The
+last evaluation of each loss runs on the exported SavedModel itself, through
+the same `score_samples` that `eval.py` uses. Writes
 `results.csv`, `results.md` and `quality.png` (quality against steps and
 against training wall-clock time) to `--output_dir`, and for each loss its
 exported generator (`<loss>/generator`, for `eval.py --generator_dir`) and a
@@ -58,6 +60,7 @@ from tfgan_losses import data  # noqa: E402
 from tfgan_losses.environment import describe  # noqa: E402
 from tfgan_losses.eval import mnist as mnist_eval  # noqa: E402
 from tfgan_losses.eval.image_grid import write_image_grid_png  # noqa: E402
+from tfgan_losses.eval.sample_quality import score_samples  # noqa: E402
 
 CONFIGS = {
     "minimax": dict(losses=("minimax_generator_loss", "minimax_discriminator_loss")),
@@ -132,57 +135,82 @@ def build_gan(config):
     return gan
 
 
-def generate(generator_fn, noise, batch_size=500):
-    """Images from `generator_fn` for all of `noise`, batch by batch, as numpy."""
-    return np.concatenate([np.asarray(generator_fn(noise[i:i + batch_size]))
-                           for i in range(0, len(noise), batch_size)])
+class _TrainClock(keras.callbacks.Callback):
+    """Training wall-clock time, without the quality measurements that follow each epoch
+    (place it before the `SampleQuality` callback)."""
+
+    def __init__(self):
+        super().__init__()
+        self.seconds = 0.0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._start = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.seconds += time.perf_counter() - self._start
 
 
-def evaluate(images, real_images, real_score):
-    score = float(mnist_eval.mnist_score(images))
-    return {"mnist_score": score, "score_ratio": score / real_score,
-            "frechet_distance": float(mnist_eval.mnist_frechet_distance(real_images, images))}
+class _Rows(keras.callbacks.Callback):
+    """One result row per measurement, from the logs that `SampleQuality` filled."""
+
+    def __init__(self, name, clock, real_score, rows):
+        super().__init__()
+        self.name, self.clock, self.real_score, self.rows = name, clock, real_score, rows
+
+    def add(self, step, scores):
+        row = {"loss": self.name, "step": step, "train_seconds": round(self.clock.seconds, 1),
+               "mnist_score": scores["mnist_score"],
+               "score_ratio": scores["mnist_score"] / self.real_score,
+               "frechet_distance": scores["mnist_frechet_distance"]}
+        print(" ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
+                       for k, v in row.items()), flush=True)
+        self.rows.append(row)
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.model.global_step < FLAGS.max_steps:  # The last row comes from the export.
+            self.add(self.model.global_step, logs)
 
 
 def run_config(name, config, real_images, real_score, eval_noise, mnist_dir):
-    """Trains one configuration; returns its evaluation rows."""
+    """Trains one configuration; returns its evaluation rows.
+
+    Every `--eval_every` steps `tfgan_losses.eval.mnist.mnist_sample_quality`
+    measures the generator as exported (weight average, recalibrated batch norm,
+    inference mode); the last measurement runs the exported SavedModel itself,
+    through the same `score_samples`.
+    """
     gan = build_gan(config)
     dataset = data.load_mnist("train", FLAGS.batch_size * gan.discriminator_steps,
                               seed=FLAGS.seed, repeat=True, mnist_dir=mnist_dir)
     # Same effect as the ClipWeights callback, installed once for all fit calls.
     gan.discriminator_clip_value = config.get("clip")
-    inference = lambda noise: gan.generator(noise, training=False)
     rng = np.random.default_rng(FLAGS.seed + 2)
-    rows, train_seconds, step = [], 0.0, 0
-    while True:
-        final = step >= FLAGS.max_steps
-        with gan.generator_average():  # Evaluate what users get, as exported.
-            if FLAGS.batch_norm_recalibration_batches:
-                recalibrate_batch_norm(gan.generator, (
-                    rng.standard_normal((500,) + gan.noise_shape).astype(np.float32)
-                    for _ in range(FLAGS.batch_norm_recalibration_batches)))
-            if final:  # The last evaluation runs the exported SavedModel itself.
-                export_dir = os.path.join(FLAGS.output_dir, name, "generator")
-                export_generator(gan.generator, export_dir)
-                serve = tf.saved_model.load(export_dir).signatures["serving_default"]
-                images = generate(lambda noise: serve(noise=tf.constant(noise))["images"],
-                                  eval_noise)
-                write_image_grid_png(images[:100], 10,
-                                     os.path.join(FLAGS.output_dir, name, "samples.png"))
-            else:
-                images = generate(inference, eval_noise)
-        row = {"loss": name, "step": step, "train_seconds": round(train_seconds, 1),
-               **evaluate(images, real_images, real_score)}
-        print(" ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
-                       for k, v in row.items()), flush=True)
-        rows.append(row)
-        if final:
-            return rows
-        steps = min(FLAGS.eval_every, FLAGS.max_steps - step)
-        start = time.perf_counter()
-        gan.fit(dataset, steps_per_epoch=steps, epochs=1, verbose=0)
-        train_seconds += time.perf_counter() - start
-        step += steps
+    recalibration = [rng.standard_normal((500,) + gan.noise_shape).astype(np.float32)
+                     for _ in range(FLAGS.batch_norm_recalibration_batches)] or None
+    quality = mnist_eval.mnist_sample_quality(real_images, eval_noise,
+                                              recalibration_inputs=recalibration)
+    clock, rows = _TrainClock(), []
+    recorder = _Rows(name, clock, real_score, rows)
+    quality.set_model(gan)
+    recorder.add(0, quality.measure())  # Step 0: the initial weights.
+    gan.fit(dataset, steps_per_epoch=FLAGS.eval_every,
+            epochs=-(-FLAGS.max_steps // FLAGS.eval_every), verbose=0,
+            shuffle=False,  # The dataset shuffles; Keras would warn that it cannot.
+            callbacks=[tfgan_losses.StopAtStep(FLAGS.max_steps), clock, quality, recorder])
+
+    export_dir = os.path.join(FLAGS.output_dir, name, "generator")
+    with gan.generator_average():  # What users get: the export, as train.py writes it.
+        if recalibration:
+            recalibrate_batch_norm(gan.generator, recalibration)
+        export_generator(gan.generator, export_dir)
+    serve = tf.saved_model.load(export_dir).signatures["serving_default"]
+    images = np.concatenate([serve(noise=tf.constant(eval_noise[i:i + 500]))["images"].numpy()
+                             for i in range(0, len(eval_noise), 500)])
+    write_image_grid_png(images[:100], 10, os.path.join(FLAGS.output_dir, name, "samples.png"))
+    scores = score_samples(images, quality.real_activations(), mnist_eval.mnist_classifier_fn)
+    recorder.add(gan.global_step, {"mnist_score": scores["score"],
+                                   "mnist_frechet_distance": scores["frechet_distance"]})
+    return rows
 
 
 def write_outputs(rows, real_score, header):
@@ -239,7 +267,7 @@ def main(argv):
     print(header, flush=True)
     test_images, _ = mnist_eval.load_mnist_test_split(mnist_dir)
     real_images = test_images[:FLAGS.num_eval_images]
-    real_score = float(mnist_eval.mnist_score(real_images))
+    real_score = float(mnist_eval.mnist_score(real_images))  # As SampleQuality's real set.
     eval_noise = np.random.default_rng(FLAGS.seed + 1).standard_normal(
         (FLAGS.num_eval_images, 64)).astype(np.float32)
     rows = []

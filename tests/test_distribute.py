@@ -192,7 +192,9 @@ def test_keras_loss_in_model_compile_gives_the_single_device_step(mirrored_resul
                                          mirrored["weights"], strict=True):
         assert np.max(np.abs(np.subtract(expected, initial))) > 1e-3  # The step moved them.
         np.testing.assert_allclose(actual, expected, rtol=1e-6, atol=1e-6)
-    np.testing.assert_allclose(mirrored["loss"], single["loss"], rtol=1e-6)
+    # atol: the Wasserstein loss is a mean of O(1) outputs that can be near 0; the
+    # replicas' sums round differently from the single device's by ~1e-7 absolute.
+    np.testing.assert_allclose(mirrored["loss"], single["loss"], rtol=1e-6, atol=1e-6)
 
 
 def test_mixed_float16_overflow_on_one_replica_skips_the_step_on_all(mirrored_results):
@@ -464,11 +466,12 @@ def test_train_py_mirrored_mixed_bfloat16_smoke(mnist_dir, mnist_data_dir, tmp_p
                "--batch_size=4", "--grid_size=2", "--summary_interval_steps=1",
                # One recalibration batch of 500, not 20: bfloat16 is emulated, and slow,
                # on CPUs without native bfloat16.
-               "--batch_norm_recalibration_batches=1", f"--train_log_dir={log_dir}"]
+               "--batch_norm_recalibration_batches=1", "--eval_images=0",
+               f"--train_log_dir={log_dir}"]
     [(returncode, stdout, stderr)] = _run_workers(
         [command], [_subprocess_env(TFDS_DATA_DIR=str(mnist_data_dir))], timeout=240)
     assert returncode == 0, stderr[-4000:]
-    assert "Step 2." in stderr + stdout
+    assert "Trained 2 steps (now at step 2)" in stdout
     assert (log_dir / "checkpoint.keras").is_file() and (log_dir / "samples.png").is_file()
     serve = tf.saved_model.load(str(log_dir / "generator")).signatures["serving_default"]
     images = serve(noise=tf.random.normal([2, 64]))["images"]

@@ -322,7 +322,9 @@ def test_keras_model_classifier_gives_same_metrics_for_any_num_batches():
             ).numpy(),
         ]
 
-    np.testing.assert_allclose(metrics(6), metrics(1), rtol=1e-5)
+    # Batches of 4 and 24 may take other float32 matmul kernels; KID, a difference of
+    # kernel means, can be near 0, so its round-off needs an absolute tolerance.
+    np.testing.assert_allclose(metrics(6), metrics(1), rtol=1e-5, atol=1e-6)
 
 
 # --- Sliced Wasserstein distance ------------------------------------------------------

@@ -361,10 +361,12 @@ def test_losses_added_in_discriminator_calls_count_once_per_call(
         history = gan.fit(batches(mnist_images[:SLICE], SLICE), epochs=1, verbose=0)
         logs[adds_losses] = {key: values[0] for key, values in history.history.items()}
 
+    # Two float32 graphs (one with the extra layer); the Wasserstein losses can be near 0.
     np.testing.assert_allclose(logs[True]["discriminator_loss"],
-                               logs[False]["discriminator_loss"] + discriminator_calls, rtol=1e-6)
+                               logs[False]["discriminator_loss"] + discriminator_calls, rtol=1e-6,
+                               atol=1e-6)
     np.testing.assert_allclose(logs[True]["generator_loss"], logs[False]["generator_loss"],
-                               rtol=1e-6)
+                               rtol=1e-6, atol=1e-6)
 
 
 def test_batch_not_divisible_by_discriminator_steps_raises(mnist_images):

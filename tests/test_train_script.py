@@ -29,7 +29,7 @@ RECORDER = Path(__file__).resolve().parent / "train_input_recorder.py"
 RECALIBRATION_BATCHES = 2
 COMMON_FLAGS = ["--save_interval_steps=2", "--summary_interval_steps=2", "--batch_size=8",
                 "--grid_size=3", f"--batch_norm_recalibration_batches={RECALIBRATION_BATCHES}",
-                "--final_eval_images=0"]
+                "--eval_images=0"]
 
 
 def _env(mnist_data_dir, native_logs=False):
@@ -88,12 +88,14 @@ def first_run(mnist_dir, mnist_data_dir, tmp_path_factory):
     run = _FirstRun()
     run.log_dir = tmp_path_factory.mktemp("train_script") / "mnist"
     run.stdout, run.stderr = _train(run.log_dir, mnist_dir, mnist_data_dir,
-                                    "--max_number_of_steps=4", "--final_eval_images=100",
-                                    native_logs=True)
+                                    "--max_number_of_steps=4", "--eval_images=100",
+                                    "--eval_interval_steps=2", native_logs=True)
     run.output = run.stdout + run.stderr
     run.files = sorted(os.listdir(run.log_dir))
     run.summary_steps = _scalar_steps(run.log_dir, "generator_loss")
     run.image_steps = _scalar_steps(run.log_dir, "generated_images")
+    run.quality_steps = [_scalar_steps(run.log_dir, tag)
+                         for tag in ("mnist_score", "mnist_frechet_distance")]
     run.iterations = _optimizer_iterations(run.log_dir / "checkpoint.keras")
     run.samples = tf.io.decode_png(tf.io.read_file(str(run.log_dir / "samples.png"))).numpy()
     noise = np.random.default_rng(0).standard_normal((8, 64)).astype(np.float32)
@@ -121,6 +123,10 @@ def test_training_writes_checkpoint_samples_summaries_and_export(first_run):
     assert not [name for name in files if "partial" in name or name.startswith(".export-")]
     assert first_run.iterations == {"generator_optimizer": 4, "discriminator_optimizer": 4}
     assert first_run.summary_steps == [2, 4] and first_run.image_steps == [2, 4]
+    # --eval_interval_steps=2: the quality measurement in the progress bar and TensorBoard.
+    assert re.search(r"mnist_score: \d+\.\d+ - mnist_frechet_distance: \d+\.\d+",
+                     first_run.stdout), first_run.stdout[-3000:]
+    assert first_run.quality_steps == [[2, 4], [2, 4]]
     assert first_run.samples.shape == (3 * 28, 3 * 28, 1)
     assert first_run.samples.dtype == np.uint8 and first_run.samples.std() > 0
     images = first_run.exported_images

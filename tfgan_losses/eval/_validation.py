@@ -3,9 +3,84 @@
 Every check raises a `ValueError` that names the offending argument, so that a
 bad call fails at once with a readable message instead of deep inside a
 TensorFlow kernel.
+
+`accepts_aliases` lets the public metrics take TF-GAN 2.1.0's keyword names
+(`activations1`, `input_tensor1`, ...) beside this package's own names.
 """
 
+import functools
+import inspect
+
 import tensorflow as tf
+
+# The release whose keyword names the aliases reproduce, quoted in messages.
+_ALIAS_RELEASE = "TF-GAN 2.1.0"
+
+
+def accepts_aliases(**aliases):
+    """Decorator: accepts TF-GAN 2.1.0 keyword names as aliases of parameters.
+
+    Each keyword argument maps an alias to the name of a parameter of the
+    decorated function, e.g.
+
+        @accepts_aliases(activations1="real_activations",
+                         activations2="generated_activations")
+        def metric(real_activations, generated_activations): ...
+
+    A call passing an alias as a keyword is forwarded with the parameter's own
+    name, so `metric(activations1=a, activations2=b)`, `metric(a, b)` and
+    `metric(real_activations=a, generated_activations=b)` are the same call.
+    The aliases are keyword-only: the parameters keep their names and
+    positional order, and the function's signature (`inspect.signature`,
+    through `functools.wraps`) and docstring are those of the decorated
+    function. The mapping is kept on the wrapper as `_keyword_aliases`.
+
+    Args:
+      **aliases: alias name -> name of a parameter of the decorated function
+        that can be passed by keyword.
+
+    Returns:
+      The decorator.
+
+    Raises:
+      ValueError: At call time, if a call gives an argument under both its
+        names (both as keywords, or positionally and by its alias). At
+        decoration time (a programming error), if an alias is not a string
+        naming a keyword-passable parameter, or shadows a parameter.
+    """
+
+    def decorate(function):
+        parameters = inspect.signature(function).parameters
+        passable = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+        positions = {}
+        for alias, canonical in aliases.items():
+            if alias in parameters:
+                raise ValueError(f"Alias `{alias}` shadows a parameter of {function.__name__}.")
+            if canonical not in parameters or parameters[canonical].kind not in passable:
+                raise ValueError(
+                    f"Alias `{alias}` names `{canonical}`, which is not a keyword "
+                    f"parameter of {function.__name__}."
+                )
+            if parameters[canonical].kind is inspect.Parameter.POSITIONAL_OR_KEYWORD:
+                positions[canonical] = list(parameters).index(canonical)
+
+        @functools.wraps(function)
+        def wrapper(*args, **kwargs):
+            for alias, canonical in aliases.items():
+                if alias not in kwargs:
+                    continue
+                if canonical in kwargs or positions.get(canonical, len(args)) < len(args):
+                    raise ValueError(
+                        f"{function.__name__}: pass either `{canonical}` or its "
+                        f"{_ALIAS_RELEASE} name `{alias}`, not both."
+                    )
+                kwargs[canonical] = kwargs.pop(alias)
+            return function(*args, **kwargs)
+
+        wrapper._keyword_aliases = dict(aliases)
+        return wrapper
+
+    return decorate
 
 
 def check_positive_int(value, name):

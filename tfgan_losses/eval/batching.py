@@ -64,6 +64,7 @@ def run_classifier_in_batches(images, classifier_fn, batch_size):
     return tf.nest.map_structure(lambda *parts: tf.concat(parts, axis=0), *outputs)
 
 
+@_validation.accepts_aliases(input_tensor="images")
 def run_classifier_fn(images, classifier_fn, num_batches=1):
     """Runs `classifier_fn` on `images` split into `num_batches` equal batches.
 
@@ -71,7 +72,8 @@ def run_classifier_fn(images, classifier_fn, num_batches=1):
     every `classifier_fn`-based metric of this package.
 
     Args:
-      images: Array-like whose first axis indexes examples.
+      images: Array-like whose first axis indexes examples. TF-GAN 2.1.0's
+        keyword `input_tensor` is accepted as an alias (keyword only).
       classifier_fn: Callable mapping a batch of examples to outputs, see
         `run_classifier_in_batches`.
       num_batches: Positive int that divides the number of examples.
@@ -82,7 +84,7 @@ def run_classifier_fn(images, classifier_fn, num_batches=1):
 
     Raises:
       ValueError: If `num_batches` is not a positive integer dividing the
-        number of examples.
+        number of examples, or both `images` and `input_tensor` are passed.
 
     Example:
       >>> logits = run_classifier_fn(images, model, num_batches=20)

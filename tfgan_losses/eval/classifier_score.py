@@ -48,6 +48,7 @@ def classifier_score_from_logits(logits):
     return tf.cast(tf.exp(tf.reduce_mean(kl)), logits.dtype)
 
 
+@_validation.accepts_aliases(input_tensor="images")
 def classifier_score(images, classifier_fn, num_batches=1):
     """Classifier score of a classifier's predictions on `images`.
 
@@ -59,7 +60,8 @@ def classifier_score(images, classifier_fn, num_batches=1):
 
     Args:
       images: Array-like of inputs for `classifier_fn`, first axis indexing
-        examples (e.g. [num_images, height, width, channels]).
+        examples (e.g. [num_images, height, width, channels]). TF-GAN 2.1.0's
+        keyword `input_tensor` is accepted as an alias (keyword only).
       classifier_fn: Callable mapping a batch of images to logits of shape
         [batch_size, num_classes], e.g. a Keras classifier without softmax.
       num_batches: Positive int dividing the number of images.
@@ -68,8 +70,9 @@ def classifier_score(images, classifier_fn, num_batches=1):
       The classifier score, a scalar tensor with the dtype of the logits.
 
     Raises:
-      ValueError: If `num_batches` does not divide the number of images, or the
-        logits are not rank-2 floating point.
+      ValueError: If `num_batches` does not divide the number of images, the
+        logits are not rank-2 floating point, or both `images` and
+        `input_tensor` are passed.
 
     Example:
       >>> score = classifier_score(generated_images, mnist_classifier,

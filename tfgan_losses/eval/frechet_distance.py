@@ -84,6 +84,7 @@ def trace_sqrt_product(sigma, sigma_v):
     return tf.linalg.trace(_symmetric_matrix_square_root(sqrt_a_sigmav_a))
 
 
+@_validation.accepts_aliases(activations1="real_activations", activations2="generated_activations")
 def frechet_classifier_distance_from_activations(real_activations, generated_activations):
     """Fréchet distance between two sets of precomputed activations.
 
@@ -99,6 +100,10 @@ def frechet_classifier_distance_from_activations(real_activations, generated_act
       real_activations: Floating-point array-like [num_real, dim], num_real >= 2.
       generated_activations: Floating-point array-like [num_generated, dim],
         num_generated >= 2; the sample counts may differ.
+
+      TF-GAN 2.1.0's keywords `activations1` and `activations2` are accepted as
+      aliases of `real_activations` and `generated_activations` (keyword only;
+      passing both spellings of one argument raises `ValueError`).
 
     Returns:
       The Fréchet distance, a scalar tensor with the dtype of
@@ -121,6 +126,7 @@ def frechet_classifier_distance_from_activations(real_activations, generated_act
     return tf.cast(trace + _squared_mean_distance(real, generated), dtype)
 
 
+@_validation.accepts_aliases(input_tensor1="real_images", input_tensor2="generated_images")
 def frechet_classifier_distance(real_images, generated_images, classifier_fn, num_batches=1):
     """Fréchet classifier distance between two image sets.
 
@@ -140,6 +146,10 @@ def frechet_classifier_distance(real_images, generated_images, classifier_fn, nu
         layer).
       num_batches: Positive int dividing the number of examples of both sets.
 
+      TF-GAN 2.1.0's keywords `input_tensor1` and `input_tensor2` are accepted
+      as aliases of `real_images` and `generated_images` (keyword only;
+      passing both spellings of one argument raises `ValueError`).
+
     Returns:
       The Fréchet distance, a scalar tensor with the dtype of the activations.
 
@@ -158,6 +168,7 @@ def frechet_classifier_distance(real_images, generated_images, classifier_fn, nu
     )
 
 
+@_validation.accepts_aliases(activations1="real_activations", activations2="generated_activations")
 def mean_only_frechet_classifier_distance_from_activations(real_activations, generated_activations):
     """Mean term of the Fréchet distance: ||m1 - m2||^2.
 
@@ -167,6 +178,10 @@ def mean_only_frechet_classifier_distance_from_activations(real_activations, gen
     Args:
       real_activations: Floating-point array-like [num_real, dim], num_real >= 1.
       generated_activations: Floating-point array-like [num_generated, dim].
+
+      TF-GAN 2.1.0's keywords `activations1` and `activations2` are accepted as
+      aliases of `real_activations` and `generated_activations` (keyword only;
+      passing both spellings of one argument raises `ValueError`).
 
     Returns:
       A scalar tensor with the dtype of `real_activations`.
@@ -183,6 +198,7 @@ def mean_only_frechet_classifier_distance_from_activations(real_activations, gen
     return tf.cast(_squared_mean_distance(real, generated), dtype)
 
 
+@_validation.accepts_aliases(activations1="real_activations", activations2="generated_activations")
 def diagonal_only_frechet_classifier_distance_from_activations(
     real_activations, generated_activations
 ):
@@ -198,6 +214,10 @@ def diagonal_only_frechet_classifier_distance_from_activations(
     Args:
       real_activations: Floating-point array-like [num_real, dim], num_real >= 1.
       generated_activations: Floating-point array-like [num_generated, dim].
+
+      TF-GAN 2.1.0's keywords `activations1` and `activations2` are accepted as
+      aliases of `real_activations` and `generated_activations` (keyword only;
+      passing both spellings of one argument raises `ValueError`).
 
     Returns:
       A scalar tensor with the dtype of `real_activations`.

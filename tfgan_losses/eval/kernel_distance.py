@@ -51,6 +51,7 @@ def _unbiased_mmd2(real, generated):
     )
 
 
+@_validation.accepts_aliases(activations1="real_activations", activations2="generated_activations")
 def kernel_classifier_distance_and_std_from_activations(
     real_activations, generated_activations, max_block_size=1024, dtype=None
 ):
@@ -73,6 +74,10 @@ def kernel_classifier_distance_and_std_from_activations(
       dtype: Optional floating dtype to cast both inputs to before computing
         (e.g. `tf.float64`); by default the dtype of the inputs is kept, as in
         TF-GAN.
+
+      TF-GAN 2.1.0's keywords `activations1` and `activations2` are accepted as
+      aliases of `real_activations` and `generated_activations` (keyword only;
+      passing both spellings of one argument raises `ValueError`).
 
     Returns:
       A pair (distance, standard_error) of scalar tensors of the computation
@@ -122,6 +127,7 @@ def kernel_classifier_distance_and_std_from_activations(
     return mean, tf.sqrt(variance / num_blocks)
 
 
+@_validation.accepts_aliases(activations1="real_activations", activations2="generated_activations")
 def kernel_classifier_distance_from_activations(
     real_activations, generated_activations, max_block_size=1024, dtype=None
 ):
@@ -130,7 +136,9 @@ def kernel_classifier_distance_from_activations(
     The mean over blocks of the unbiased MMD^2 estimate with the kernel
     (x . y / dim + 1)^3; see
     `kernel_classifier_distance_and_std_from_activations` for the block
-    estimator, the arguments and the errors (https://arxiv.org/abs/1801.01401).
+    estimator, the arguments and the errors (https://arxiv.org/abs/1801.01401),
+    including the TF-GAN 2.1.0 keywords `activations1` and `activations2`
+    accepted as aliases of `real_activations` and `generated_activations`.
 
     Returns:
       The distance, a scalar tensor of the computation dtype. It can be slightly
@@ -144,6 +152,7 @@ def kernel_classifier_distance_from_activations(
     )[0]
 
 
+@_validation.accepts_aliases(input_tensor1="real_images", input_tensor2="generated_images")
 def kernel_classifier_distance_and_std(
     real_images, generated_images, classifier_fn, num_batches=1, max_block_size=1024, dtype=None
 ):
@@ -162,6 +171,10 @@ def kernel_classifier_distance_and_std(
       num_batches: Positive int dividing the number of examples of both sets.
       max_block_size: Positive int, the largest block of the estimator.
       dtype: Optional dtype to cast the activations to.
+
+      TF-GAN 2.1.0's keywords `input_tensor1` and `input_tensor2` are accepted
+      as aliases of `real_images` and `generated_images` (keyword only;
+      passing both spellings of one argument raises `ValueError`).
 
     Returns:
       A pair (distance, standard_error) of scalar tensors.
@@ -182,13 +195,16 @@ def kernel_classifier_distance_and_std(
     )
 
 
+@_validation.accepts_aliases(input_tensor1="real_images", input_tensor2="generated_images")
 def kernel_classifier_distance(
     real_images, generated_images, classifier_fn, num_batches=1, max_block_size=1024, dtype=None
 ):
     """Kernel distance (KID) between two image sets.
 
     The first output of `kernel_classifier_distance_and_std`, which documents
-    the arguments (https://arxiv.org/abs/1801.01401).
+    the arguments (https://arxiv.org/abs/1801.01401), including the TF-GAN
+    2.1.0 keywords `input_tensor1` and `input_tensor2` accepted as aliases of
+    `real_images` and `generated_images`.
 
     Returns:
       The distance, a scalar tensor.

@@ -44,6 +44,7 @@ import tensorflow as tf
 from tfgan_losses.eval.batching import run_classifier_fn, run_classifier_in_batches
 from tfgan_losses.eval.classifier_score import classifier_score_from_logits
 from tfgan_losses.eval.frechet_distance import frechet_classifier_distance_from_activations
+from tfgan_losses.eval.sample_quality import SampleQuality
 
 CLASSIFIER_PATH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "assets",
                                "mnist_classifier.keras")
@@ -280,3 +281,29 @@ def real_mnist_scores(images=None, labels=None, *, mnist_dir=None, data_dir=None
         scores["accuracy"] = float(accuracy_from_logits(logits, labels))
         scores["cross_entropy"] = float(cross_entropy_from_logits(logits, labels))
     return scores
+
+
+def mnist_sample_quality(real_images, generator_inputs, **kwargs):
+    """A `SampleQuality` callback with the packaged classifier: logs `mnist_score` and
+    `mnist_frechet_distance` (on the logits, as `mnist_score` and
+    `mnist_frechet_distance` compute them) while training.
+
+    Args:
+      real_images: Real MNIST images [M, 28, 28, 1] in [-1, 1], e.g. 2000 of
+        `load_mnist_test_split()`'s.
+      generator_inputs: Fixed generator inputs (an array, or a list of
+        arrays for generators with several inputs).
+      **kwargs: `SampleQuality`'s other arguments (`every_n_steps`, ...).
+
+    Returns:
+      A `tfgan_losses.eval.sample_quality.SampleQuality`.
+
+    Example:
+
+      quality = mnist_sample_quality(test_images[:2000], noise, every_n_steps=500)
+      gan.fit(dataset, steps_per_epoch=500, epochs=4, callbacks=[quality])
+      # logs: ... - mnist_score: 8.91 - mnist_frechet_distance: 2.61
+    """
+    return SampleQuality(mnist_classifier_fn, real_images, generator_inputs,
+                         score_name="mnist_score", distance_name="mnist_frechet_distance",
+                         **kwargs)

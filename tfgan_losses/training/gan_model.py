@@ -233,6 +233,12 @@ class GANModel(keras.Model):
         self._generator_averages = [
             self._average_variable(variable) for variable in generator.trainable_variables
         ] if generator_ema_decay else []
+        # The noise stream of `test_step`, apart from training's; untracked, as the
+        # step count is, so that checkpoints keep their layout.
+        evaluation_seed = keras.random.SeedGenerator(seed)
+        self._evaluation = types.SimpleNamespace(
+            initial_seed_state=ops.copy(evaluation_seed.state.value),
+            seed_state=evaluation_seed.state)
         self._discriminator_clip_value = None
         self.discriminator_loss_tracker = keras.metrics.Mean(name="discriminator_loss")
         self.generator_loss_tracker = keras.metrics.Mean(name="generator_loss")
@@ -505,11 +511,24 @@ class GANModel(keras.Model):
         steps = self.discriminator_steps
         return [tensor[i::steps] for i in range(steps)] if steps > 1 else [tensor]
 
-    def train_step(self, data):
+    def _unpack(self, data):
+        """`(real_data, labels)` of a batch; `sample_weight` is refused."""
         real_data, labels, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
         if sample_weight is not None:
             raise ValueError("GANModel does not weight examples: fit it on images, or "
                              "(images, labels) for conditional models, without sample_weight.")
+        return real_data, labels
+
+    def _logs(self):
+        logs = {tracker.name: tracker.result() for tracker in self.metrics}
+        if _in_multi_worker_mode(self.distribute_strategy):
+            # Keras 3 reduces logs across workers along axis 0, which scalars lack
+            # (tensorflow/tensorflow#72388).
+            logs = {name: ops.reshape(value, (1,)) for name, value in logs.items()}
+        return logs
+
+    def train_step(self, data):
+        real_data, labels = self._unpack(data)
         real_slices = self._split_batch(real_data)
         label_slices = self._split_batch(labels)
         for real, slice_labels in zip(real_slices, label_slices):
@@ -518,50 +537,114 @@ class GANModel(keras.Model):
             index = step % self.discriminator_steps
             self._generator_update(real_slices[index], label_slices[index])
         self._counters.train_steps.assign_add(1)
-        logs = {tracker.name: tracker.result() for tracker in self.metrics}
-        if _in_multi_worker_mode(self.distribute_strategy):
-            # Keras 3 reduces logs across workers along axis 0, which scalars lack
-            # (tensorflow/tensorflow#72388).
-            logs = {name: ops.reshape(value, (1,)) for name, value in logs.items()}
-        return logs
+        return self._logs()
+
+    def test_step(self, data):
+        """The losses and output means that training logs, on held-out data.
+
+        One pass over the whole batch (no slices, no update): the networks run
+        in inference mode (batch norm on its moving statistics, spectral norm's
+        vector fixed), on generator inputs drawn from the evaluation noise
+        stream, which every `evaluate` restarts, so that successive evaluations
+        see the same noise. No training state changes: weights, optimizer slots,
+        batch-norm statistics, spectral-norm vectors, the weight average, the
+        training noise stream and the step count stay as they were.
+        """
+        real_data, labels = self._unpack(data)
+        batch_size = ops.shape(real_data)[0]
+        with self._evaluation_noise():
+            generator_inputs = self.sample_generator_inputs(batch_size, labels)
+            generated_data, generator_call_losses = _call_in_stateless_scope(
+                self.generator, lambda: self.generator(generator_inputs, training=False))
+            # Each batch counts by its size, so that a partial last batch weighs less.
+            self._track_discriminator(*self._discriminator_loss(
+                real_data, generated_data, generator_inputs, labels, training=False),
+                weight=batch_size)
+            self.generator_loss_tracker.update_state(self._generator_loss(
+                generated_data, generator_call_losses, generator_inputs, real_data, labels,
+                training=False), sample_weight=batch_size)
+        return self._logs()
+
+    @contextlib.contextmanager
+    def _evaluation_noise(self):
+        """Draws from the evaluation noise stream while inside, the training one kept aside."""
+        training_state = ops.copy(self.seed_generator.state.value)
+        self.seed_generator.state.assign(self._evaluation.seed_state)
+        try:
+            yield
+        finally:
+            self._evaluation.seed_state.assign(self.seed_generator.state)
+            self.seed_generator.state.assign(training_state)
+
+    def evaluate(self, *args, **kwargs):
+        """`keras.Model.evaluate`, whose generator inputs restart the evaluation noise stream.
+
+        Every evaluation (also `fit`'s `validation_data`) draws the same noise
+        for the same data, so that its numbers differ only as the networks do.
+        """
+        self._evaluation.seed_state.assign(self._evaluation.initial_seed_state)
+        return super().evaluate(*args, **kwargs)
+
+    def _discriminator_loss(self, real_data, generated_data, generator_inputs, labels,
+                            training):
+        """The discriminator's loss as it is trained and logged.
+
+        The adversarial loss, the auxiliary loss, the gradient penalty (if any)
+        and the regularization losses: every discriminator call's own losses
+        (each call's count, as each call's did in TF-GAN's graph) and the
+        weights' regularizers.
+
+        Returns:
+          `(loss, penalty or None, real_logits, generated_logits)`.
+        """
+        call_losses = []
+
+        def discriminate(data, generator_inputs):
+            outputs, losses = _call_in_stateless_scope(
+                self.discriminator,
+                lambda: self.discriminate(data, generator_inputs, training=training))
+            call_losses.extend(losses)
+            return outputs
+
+        real_outputs = discriminate(real_data, generator_inputs)
+        generated_outputs = discriminate(generated_data, generator_inputs)
+        real_logits = _adversarial_logits(real_outputs)
+        generated_logits = _adversarial_logits(generated_outputs)
+        loss = _replica_loss(self.discriminator_loss, real_logits, generated_logits)
+        loss += self.discriminator_auxiliary_loss(
+            generator_inputs, real_outputs, generated_outputs, labels)
+        penalty = None
+        if self.gradient_penalty_weight:
+            penalty = wasserstein_gradient_penalty(
+                real_data, generated_data, generator_inputs, discriminate,
+                seed=self.seed_generator,
+                gradient_scale=_loss_scale(self.discriminator_optimizer))
+            loss += self.gradient_penalty_weight * penalty
+        regularization = call_losses + _weight_regularization(self.discriminator)
+        if regularization:
+            loss += ops.sum(regularization)
+        return loss, penalty, real_logits, generated_logits
+
+    def _track_discriminator(self, loss, penalty, real_logits, generated_logits, weight=None):
+        self.discriminator_loss_tracker.update_state(loss, sample_weight=weight)
+        if penalty is not None:
+            self.gradient_penalty_tracker.update_state(penalty, sample_weight=weight)
+        self.real_output_tracker.update_state(ops.mean(real_logits), sample_weight=weight)
+        self.generated_output_tracker.update_state(ops.mean(generated_logits),
+                                                   sample_weight=weight)
 
     def _discriminator_update(self, real_data, labels):
         generator_inputs = self.sample_generator_inputs(ops.shape(real_data)[0], labels)
         generated_data = self._generate_keeping_moving_statistics(generator_inputs)
         optimizer = self.discriminator_optimizer
-        call_losses = []
-
-        def discriminate(data, generator_inputs):
-            # Each call's own losses count, as each call's did in TF-GAN's graph.
-            outputs, losses = _call_in_stateless_scope(
-                self.discriminator, lambda: self.discriminate(data, generator_inputs))
-            call_losses.extend(losses)
-            return outputs
-
         with tf.GradientTape() as tape:
-            real_outputs = discriminate(real_data, generator_inputs)
-            generated_outputs = discriminate(generated_data, generator_inputs)
-            real_logits = _adversarial_logits(real_outputs)
-            generated_logits = _adversarial_logits(generated_outputs)
-            loss = _replica_loss(self.discriminator_loss, real_logits, generated_logits)
-            loss += self.discriminator_auxiliary_loss(
-                generator_inputs, real_outputs, generated_outputs, labels)
-            if self.gradient_penalty_weight:
-                penalty = wasserstein_gradient_penalty(
-                    real_data, generated_data, generator_inputs, discriminate,
-                    seed=self.seed_generator, gradient_scale=_loss_scale(optimizer))
-                loss += self.gradient_penalty_weight * penalty
-                self.gradient_penalty_tracker.update_state(penalty)
-            regularization = call_losses + _weight_regularization(self.discriminator)
-            if regularization:
-                loss += ops.sum(regularization)
-            scaled_loss = _scale_loss(optimizer, loss)
+            loss_and_outputs = self._discriminator_loss(
+                real_data, generated_data, generator_inputs, labels, training=True)
+            scaled_loss = _scale_loss(optimizer, loss_and_outputs[0])
         _apply_gradients(optimizer, tape, scaled_loss, self.discriminator.trainable_variables)
         if self._discriminator_clip_value is not None:
             self._clip_discriminator_weights()
-        self.discriminator_loss_tracker.update_state(loss)
-        self.real_output_tracker.update_state(ops.mean(real_logits))
-        self.generated_output_tracker.update_state(ops.mean(generated_logits))
+        self._track_discriminator(*loss_and_outputs)
 
     def _generate_keeping_moving_statistics(self, generator_inputs):
         """The generator's training-mode output, its batch norms' moving statistics unchanged.
@@ -579,22 +662,32 @@ class GANModel(keras.Model):
             discard=moving_statistics)
         return generated_data
 
+    def _generator_loss(self, generated_data, generator_call_losses, generator_inputs,
+                        real_data, labels, training):
+        """The generator's loss as it is trained and logged, for `generated_data` from
+        `generator_inputs`: the adversarial and auxiliary losses and the regularization
+        losses (the generator call's, `generator_call_losses`, and its weights')."""
+        generated_outputs = self.discriminate(generated_data, generator_inputs, training=training)
+        needs_real = getattr(self.generator_loss, "requires_real_outputs", True)
+        real_logits = (_adversarial_logits(
+            self.discriminate(real_data, generator_inputs, training=training))
+            if needs_real else None)
+        loss = _replica_loss(self.generator_loss, real_logits,
+                             _adversarial_logits(generated_outputs))
+        loss += self.generator_auxiliary_loss(generator_inputs, generated_outputs, labels)
+        regularization = list(generator_call_losses) + _weight_regularization(self.generator)
+        if regularization:
+            loss += ops.sum(regularization)
+        return loss
+
     def _generator_update(self, real_data, labels):
         generator_inputs = self.sample_generator_inputs(ops.shape(real_data)[0], labels)
-        needs_real = getattr(self.generator_loss, "requires_real_outputs", True)
         optimizer = self.generator_optimizer
         with tf.GradientTape() as tape:
             generated_data, call_losses = _call_in_stateless_scope(
                 self.generator, lambda: self.generator(generator_inputs, training=True))
-            generated_outputs = self.discriminate(generated_data, generator_inputs)
-            real_logits = (_adversarial_logits(self.discriminate(real_data, generator_inputs))
-                           if needs_real else None)
-            loss = _replica_loss(self.generator_loss, real_logits,
-                                 _adversarial_logits(generated_outputs))
-            loss += self.generator_auxiliary_loss(generator_inputs, generated_outputs, labels)
-            regularization = call_losses + _weight_regularization(self.generator)
-            if regularization:
-                loss += ops.sum(regularization)
+            loss = self._generator_loss(generated_data, call_losses, generator_inputs,
+                                        real_data, labels, training=True)
             scaled_loss = _scale_loss(optimizer, loss)
         _apply_gradients(optimizer, tape, scaled_loss, self.generator.trainable_variables)
         if self._generator_averages:
