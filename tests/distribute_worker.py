@@ -168,7 +168,9 @@ def _mirrored_run(strategy, loss, discriminator_steps, optimizer, data, global_b
     dataset = tf.data.Dataset.from_tensor_slices(data).batch(global_batch, drop_remainder=True)
     callbacks = [ClipWeights(CLIP_VALUE)] if loss == "clip" else []
     history = gan.fit(dataset, epochs=1, verbose=0, callbacks=callbacks)
+    evaluation = gan.evaluate(dataset, verbose=0, return_dict=True) if mnist_networks else {}
     return {
+        "evaluation": {key: float(value) for key, value in evaluation.items()},
         "replicas": strategy.num_replicas_in_sync,
         "weights": [w.numpy().tolist() for w in gan.weights],  # Incl. batch-norm statistics.
         "weight_paths": [w.path for w in gan.weights],

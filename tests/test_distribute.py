@@ -182,6 +182,19 @@ def test_mirrored_step_with_tf_gan_mnist_networks_equals_single_device_step(mirr
                                    atol=1e-6, err_msg=key)
 
 
+def test_mirrored_evaluate_equals_single_device_evaluate(mirrored_results):
+    """`test_step` on two replicas: their slices of one evaluation noise batch, losses
+    averaged across replicas, as one device computes on the whole batch."""
+    run = mirrored_results["runs"]["mnist_tiny"]
+    single, mirrored = run["single"]["evaluation"], run["mirrored"]["evaluation"]
+    assert set(single) == set(mirrored) == {
+        "discriminator_loss", "generator_loss", "gradient_penalty", "real_output_mean",
+        "generated_output_mean"}
+    for key in single:
+        np.testing.assert_allclose(mirrored[key], single[key], rtol=1e-4, atol=1e-6,
+                                   err_msg=key)
+
+
 @pytest.mark.parametrize("loss_name", worker.KERAS_LOSSES)
 def test_keras_loss_in_model_compile_gives_the_single_device_step(mirrored_results, loss_name):
     """The Loss classes divide by the replica count, as Keras's own losses do."""

@@ -8,6 +8,10 @@ to logits or activations (e.g. a Keras model) and run it batch by batch:
   variants, https://arxiv.org/abs/1706.08500;
 * kernel classifier distance (KID), https://arxiv.org/abs/1801.01401.
 
+`SampleQuality` is a Keras callback that logs the classifier score and the
+Fréchet distance of a GAN's generator, as it would be exported, while it trains
+(`score_samples` is its computation).
+
 The sliced Wasserstein distance (https://arxiv.org/abs/1710.10196) compares
 image patches directly, and `image_grid` / `image_reshaper` tile images for
 inspection.
@@ -28,6 +32,7 @@ from tfgan_losses.eval.kernel_distance import (
     kernel_classifier_distance_and_std_from_activations,
     kernel_classifier_distance_from_activations,
 )
+from tfgan_losses.eval.sample_quality import SampleQuality, score_samples
 from tfgan_losses.eval.sliced_wasserstein import sliced_wasserstein_distance
 
 __all__ = [
@@ -45,5 +50,7 @@ __all__ = [
     "mean_only_frechet_classifier_distance_from_activations",
     "run_classifier_fn",
     "run_classifier_in_batches",
+    "SampleQuality",
+    "score_samples",
     "sliced_wasserstein_distance",
 ]

@@ -9,7 +9,10 @@ passes on real and generated data.
     gan = GANModel(generator, discriminator)
     gan.compile(generator_loss="modified_generator_loss",
                 discriminator_loss="modified_discriminator_loss")
-    gan.fit(images_dataset, epochs=...)
+    gan.fit(images_dataset, epochs=..., validation_data=held_out_images)
+
+`evaluate` and `validation_data` run `test_step`: the same losses on held-out
+data, in inference mode, changing no training state.
 
 Feed batches of `discriminator_steps * batch_size` examples; every
 discriminator update takes its own `batch_size` of them (update i takes every
