@@ -59,7 +59,9 @@ from models import mnist as mnist_networks  # noqa: E402
 from tfgan_losses.losses import keras_losses  # noqa: E402
 from tfgan_losses.losses.gradient_penalty import wasserstein_gradient_penalty  # noqa: E402
 from tfgan_losses.environment import describe  # noqa: E402
-from tfgan_losses.training.gan_model import GANModel  # noqa: E402
+from tfgan_losses.training.batch_norm import batch_norm_layers  # noqa: E402
+from tfgan_losses.training.gan_model import (  # noqa: E402
+    GANModel, _call_in_stateless_scope, _weight_regularization)
 
 LOSSES = {
     "modified": dict(generator_loss="modified_generator_loss",
@@ -133,17 +135,29 @@ class HandWrittenLoop:
     def _train_step(self, images):
         k = self.discriminator_steps  # Update i takes every k-th example from the i-th.
         slices = [images[i::k] for i in range(k)] if k > 1 else [images]
+        moving_statistics = [variable for layer in batch_norm_layers(self.generator)
+                             for variable in (layer.moving_mean, layer.moving_variance)]
         for real in slices:
             noise = self._noise(ops.shape(real)[0])
-            generated = self.generator(noise, training=True)
+            # As GANModel: the generator's batch-norm statistics move in its own update.
+            generated, _ = _call_in_stateless_scope(
+                self.generator, lambda: self.generator(noise, training=True),
+                discard=moving_statistics)
             variables = self.discriminator.trainable_variables
+            call_losses = []  # Each discriminator call's own losses count, as in GANModel.
+
+            def discriminate(data, unused_generator_inputs=None):
+                outputs, losses = _call_in_stateless_scope(
+                    self.discriminator, lambda: self._discriminate(data))
+                call_losses.extend(losses)
+                return outputs
+
             with tf.GradientTape() as tape:
-                loss = self.discriminator_loss(self._discriminate(real),
-                                               self._discriminate(generated))
+                loss = self.discriminator_loss(discriminate(real), discriminate(generated))
                 if self.penalty_weight:
                     loss += self.penalty_weight * wasserstein_gradient_penalty(
-                        real, generated, noise, self._discriminate, seed=self.seed_generator)
-                loss += ops.sum(self.discriminator.losses)
+                        real, generated, noise, discriminate, seed=self.seed_generator)
+                loss += ops.sum(call_losses + _weight_regularization(self.discriminator))
             self.discriminator_optimizer.apply_gradients(
                 zip(tape.gradient(loss, variables), variables))
             discriminator_loss = loss
