@@ -314,16 +314,17 @@ def main(argv):
     summaries = gan_callbacks.GANSummaries(
         log_dir, grid_inputs(gan, FLAGS.grid_size ** 2, FLAGS.seed),
         FLAGS.grid_size, FLAGS.summary_interval_steps)
-    eval_images = FLAGS.eval_images if is_chief(strategy) else 0
-    real_images = eval_script.real_subset(mnist_eval.load_mnist_test_split(mnist_dir)[0],
-                                          eval_images, FLAGS.seed) if eval_images else None
+    real_images = eval_script.real_subset(
+        mnist_eval.load_mnist_test_split(mnist_dir)[0], FLAGS.eval_images,
+        FLAGS.seed) if FLAGS.eval_images else None
     callbacks = [
         gan_callbacks.TerminateOnNonFinite(),
         gan_callbacks.StopAtStep(FLAGS.max_number_of_steps),
     ]
-    if eval_images and FLAGS.eval_interval_steps:  # Before the summaries, which log it.
+    if FLAGS.eval_images and FLAGS.eval_interval_steps:  # Before the summaries, which log it.
+        # On every worker, as the export: recalibration assigns distributed variables.
         callbacks.append(mnist_eval.mnist_sample_quality(
-            real_images, grid_inputs(gan, eval_images, FLAGS.seed + 1),
+            real_images, grid_inputs(gan, FLAGS.eval_images, FLAGS.seed + 1),
             every_n_steps=FLAGS.eval_interval_steps))
     callbacks += [
         summaries,
@@ -356,7 +357,8 @@ def main(argv):
         export_generator(gan.generator, export_dir)
     print(summary(gan.global_step - first_step, gan.global_step, train_seconds,
                   images_per_step, samples_path, export_dir,
-                  os.path.join(log_dir, "checkpoint.keras"), real_images))
+                  os.path.join(log_dir, "checkpoint.keras"),
+                  real_images if is_chief(strategy) else None))
 
 
 def summary(steps_run, global_step, train_seconds, images_per_step, samples_path, export_dir,
