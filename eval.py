@@ -272,11 +272,10 @@ def evaluate(generated_images, real_images, generator_inputs=None):
         and `label_cross_entropy`.
     """
     from tfgan_losses.eval import mnist
-    from tfgan_losses.eval.sample_quality import RealActivations, score_logits
+    from tfgan_losses.eval.sample_quality import ClassifierActivations, score_samples
 
-    generated_logits = mnist.mnist_logits(generated_images)
-    quality = score_logits(generated_logits,
-                           RealActivations(real_images, mnist.mnist_classifier_fn))
+    generated = ClassifierActivations(generated_images, mnist.mnist_classifier_fn)
+    quality = score_samples(generated, real_images, mnist.mnist_classifier_fn)
     scores = {
         "mnist_score": quality["score"],
         "real_mnist_score": quality["real_score"],
@@ -286,9 +285,9 @@ def evaluate(generated_images, real_images, generator_inputs=None):
     labels = [values for name, values in (generator_inputs or {}).items() if "label" in name.lower()
               and values.ndim == 2 and values.shape[1] == mnist.NUM_CLASSES]
     if labels:
-        scores["label_accuracy"] = float(mnist.accuracy_from_logits(generated_logits, labels[0]))
+        scores["label_accuracy"] = float(mnist.accuracy_from_logits(generated.logits, labels[0]))
         scores["label_cross_entropy"] = float(
-            mnist.cross_entropy_from_logits(generated_logits, labels[0]))
+            mnist.cross_entropy_from_logits(generated.logits, labels[0]))
     return scores
 
 

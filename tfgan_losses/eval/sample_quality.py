@@ -33,9 +33,10 @@ def score_samples(generated_images, real_images, classifier_fn, features_fn=None
     """Classifier score of `generated_images` and their Fréchet distance to `real_images`.
 
     Args:
-      generated_images: Array-like [N, ...] of generated images.
-      real_images: Array-like [M, ...] of real images, or `RealActivations`
-        computed before (to score many generators against one real set).
+      generated_images: Array-like [N, ...] of generated images, or their
+        `ClassifierActivations` computed before.
+      real_images: Array-like [M, ...] of real images, or their
+        `ClassifierActivations` (to score many generators against one real set).
       classifier_fn: Maps a batch of images to logits [batch, classes].
       features_fn: Maps a batch of images to the activations of the Fréchet
         distance; default `classifier_fn` (TF-GAN's MNIST metrics use logits).
@@ -50,49 +51,32 @@ def score_samples(generated_images, real_images, classifier_fn, features_fn=None
       scores = score_samples(generated, test_images, mnist_classifier_fn)
       scores["score"] / scores["real_score"]  # ~0.9 for a good MNIST generator
     """
-    real = (real_images if isinstance(real_images, RealActivations)
-            else RealActivations(real_images, classifier_fn, features_fn, batch_size))
-    logits = run_classifier_in_batches(generated_images, classifier_fn, batch_size)
-    features = (None if features_fn is None
-                else run_classifier_in_batches(generated_images, features_fn, batch_size))
-    return score_logits(logits, real, features)
-
-
-def score_logits(generated_logits, real, generated_features=None):
-    """`score_samples` from the classifier's outputs on the generated images.
-
-    Args:
-      generated_logits: Logits [N, classes] of the generated images.
-      real: `RealActivations` of the real images.
-      generated_features: The generated images' Fréchet activations, if the
-        distance does not use the logits.
-
-    Returns:
-      A dict of Python floats: `score`, `real_score` and `frechet_distance`.
-    """
-    features = generated_logits if generated_features is None else generated_features
+    generated, real = (
+        images if isinstance(images, ClassifierActivations)
+        else ClassifierActivations(images, classifier_fn, features_fn, batch_size)
+        for images in (generated_images, real_images))
     return {
-        "score": float(classifier_score_from_logits(generated_logits)),
+        "score": generated.score,
         "real_score": real.score,
         "frechet_distance": float(
-            frechet_classifier_distance_from_activations(real.features, features)),
+            frechet_classifier_distance_from_activations(real.features, generated.features)),
     }
 
 
-class RealActivations:
-    """The classifier's view of a fixed set of real images, computed once.
+class ClassifierActivations:
+    """A classifier's view of a set of images, computed once.
 
     Attributes:
-      logits: The classifier's logits of the real images.
+      logits: The classifier's logits of the images.
       features: The activations of the Fréchet distance (the logits without
         `features_fn`).
-      score: The real images' classifier score, a Python float.
+      score: The images' classifier score, a Python float.
     """
 
-    def __init__(self, real_images, classifier_fn, features_fn=None, batch_size=500):
-        self.logits = run_classifier_in_batches(real_images, classifier_fn, batch_size)
+    def __init__(self, images, classifier_fn, features_fn=None, batch_size=500):
+        self.logits = run_classifier_in_batches(images, classifier_fn, batch_size)
         self.features = (self.logits if features_fn is None
-                         else run_classifier_in_batches(real_images, features_fn, batch_size))
+                         else run_classifier_in_batches(images, features_fn, batch_size))
         self.score = float(classifier_score_from_logits(self.logits))
 
 
@@ -179,10 +163,10 @@ class SampleQuality(keras.callbacks.Callback):
         self._real = None
 
     def real_activations(self):
-        """The classifier's `RealActivations` of `real_images`, computed at the first call."""
+        """`ClassifierActivations` of `real_images`, computed at the first call."""
         if self._real is None:
-            self._real = RealActivations(self.real_images, self.classifier_fn, self.features_fn,
-                                         self.batch_size)
+            self._real = ClassifierActivations(self.real_images, self.classifier_fn,
+                                               self.features_fn, self.batch_size)
         return self._real
 
     def measure(self):
