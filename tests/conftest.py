@@ -1,4 +1,8 @@
-"""Shared pytest fixtures: the offline MNIST files and a prepared TFDS copy.
+"""Shared pytest fixtures (the offline MNIST files, a prepared TFDS copy) and the backend split.
+
+The suite runs whole on TensorFlow. With `KERAS_BACKEND=jax` or `torch` it
+runs the tests marked `all_backends` (a module opts in with
+`pytestmark = pytest.mark.all_backends`) minus those marked `tensorflow_only`.
 
 The four original MNIST files live in `shared/data/mnist`, beside the
 repository root (`<root>/../shared/data/mnist`). Tests that need them skip,
@@ -7,7 +11,32 @@ with a reason, when that folder is absent.
 
 from pathlib import Path
 
+import keras  # Before TensorFlow: on PyTorch, Keras imports torch._dynamo, which must come first.
 import pytest
+
+BACKEND = keras.backend.backend()
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "all_backends: runs on every Keras backend (KERAS_BACKEND=tensorflow, jax "
+        "or torch); tests without it run on TensorFlow only")
+    config.addinivalue_line(
+        "markers", "tensorflow_only: TensorFlow-specific within an all_backends module")
+
+
+def pytest_collection_modifyitems(config, items):
+    """On JAX and PyTorch, keeps the tests marked `all_backends` and not `tensorflow_only`."""
+    if BACKEND == "tensorflow":
+        return
+    kept, deselected = [], []
+    for item in items:
+        runs_here = ("all_backends" in item.keywords
+                     and "tensorflow_only" not in item.keywords)
+        (kept if runs_here else deselected).append(item)
+    if deselected:
+        config.hook.pytest_deselected(items=deselected)
+        items[:] = kept
 
 MNIST_FILES_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "mnist"
 

@@ -5,6 +5,10 @@ generator losses `loss(None, gen)`; two-sided losses (discriminators and both
 relativistic losses) `loss(real, gen)`; `ACGANGeneratorLoss` `loss(one_hot, logits)`;
 `ACGANDiscriminatorLoss` `loss(one_hot, (real_logits, gen_logits))`.
 `sample_weight` is TF-GAN's `weights` (both terms of two-sided losses).
+
+The module runs on every Keras backend; TensorFlow-only tests (tf.function
+graph mode) are marked `tensorflow_only`. Compiled mode is
+`tests/backend_modes.py`'s `compiled`: XLA, `jax.jit`, eager on PyTorch.
 """
 
 import keras
@@ -14,7 +18,10 @@ import scipy.special
 import tensorflow as tf
 
 import tfgan_losses as tl
+from backend_modes import BACKEND, MODES, dtype_of, in_mode, tensor, to_numpy
 from tfgan_losses import Reduction as R
+
+pytestmark = pytest.mark.all_backends
 
 DEFAULT = R.SUM_BY_NONZERO_WEIGHTS
 ALL_REDUCTIONS = (R.NONE, R.SUM, R.MEAN, R.SUM_OVER_BATCH_SIZE, R.SUM_BY_NONZERO_WEIGHTS)
@@ -174,7 +181,7 @@ def check(spec, loss, sample_weight=None, reduction=DEFAULT, hyper=None, seed=0)
     got = loss(y_true, y_pred, sample_weight=sample_weight)
     want = spec.oracle(*arrays, oracle_weights(spec, sample_weight), reduction, **(hyper or {}))
     assert tuple(got.shape) == np.shape(want)
-    np.testing.assert_allclose(np.asarray(got, np.float64), want, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(to_numpy(got).astype(np.float64), want, rtol=1e-5, atol=1e-5)
     return got
 
 
@@ -186,7 +193,7 @@ def check(spec, loss, sample_weight=None, reduction=DEFAULT, hyper=None, seed=0)
 @pytest.mark.parametrize("spec", SPECS, ids=repr)
 def test_default_value(spec):
     got = check(spec, spec.cls())
-    assert got.shape == () and got.dtype == tf.float32
+    assert tuple(got.shape) == () and dtype_of(got) == "float32"
 
 
 @pytest.mark.parametrize("spec", HYPER_SPECS, ids=repr)
@@ -208,7 +215,7 @@ def test_equals_functional_loss(spec):
         want = fn(y_pred, y_true, **spec.hyper)
     else:
         want = fn(y_pred[0], y_pred[1], y_true, **spec.hyper)
-    np.testing.assert_allclose(got, want, rtol=1e-6)
+    np.testing.assert_allclose(to_numpy(got), to_numpy(want), rtol=1e-6)
 
 
 @pytest.mark.parametrize("spec", SPECS, ids=repr)
@@ -220,7 +227,7 @@ def test_sample_weight_and_reduction(spec, reduction):
                 seed=3)
     if reduction == R.NONE:
         assert tuple(got.shape) == ((BATCH,) if spec.acgan_like else (BATCH, 1))
-    check(spec, loss, sample_weight=tf.constant(SAMPLE_WEIGHT), reduction=reduction,
+    check(spec, loss, sample_weight=tensor(SAMPLE_WEIGHT), reduction=reduction,
           hyper=spec.hyper, seed=3)
     check(spec, loss, reduction=reduction, hyper=spec.hyper, seed=4)
 
@@ -229,8 +236,8 @@ def test_sample_weight_and_reduction(spec, reduction):
 def test_scalar_sample_weight(spec):
     loss = spec.cls()
     (y_true, y_pred), _ = make_data(spec, seed=5)
-    np.testing.assert_allclose(loss(y_true, y_pred, sample_weight=2.3),
-                               2.3 * np.asarray(loss(y_true, y_pred)), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(to_numpy(loss(y_true, y_pred, sample_weight=2.3)),
+                               2.3 * to_numpy(loss(y_true, y_pred)), rtol=1e-5, atol=1e-6)
 
 
 @pytest.mark.parametrize("spec", SPECS, ids=repr)
@@ -238,21 +245,37 @@ def test_call_hook(spec):
     """Keras's `call(y_true, y_pred)` gives the unweighted reduced loss."""
     loss = spec.cls(**spec.hyper)
     (y_true, y_pred), _ = make_data(spec, seed=6)
-    np.testing.assert_allclose(loss.call(y_true, y_pred), loss(y_true, y_pred), rtol=1e-6)
+    np.testing.assert_allclose(to_numpy(loss.call(y_true, y_pred)),
+                               to_numpy(loss(y_true, y_pred)), rtol=1e-6)
 
 
+def _to_float64(x):
+    """Arrays (in nested tuples) as float64 numpy; None stays None."""
+    if x is None:
+        return None
+    if isinstance(x, tuple):
+        return tuple(_to_float64(item) for item in x)
+    return np.asarray(x, np.float64)
+
+
+@pytest.mark.skipif(keras.backend.backend() != "tensorflow", reason="float64 precision is "
+                    "TensorFlow's only (see FLOAT64 in test_losses.py)")
 @pytest.mark.parametrize("spec", SPECS, ids=repr)
 def test_dtype_float64_computes_in_float64(spec):
     """Keras's `dtype` argument: inputs are converted to it, as Keras's losses do."""
     (y_true, y_pred), arrays = make_data(spec, seed=9)
     # The float32 inputs, exactly, in float64; a float32 computation would differ at ~1e-7.
-    to_float64 = lambda x: None if x is None else np.asarray(x, np.float64)
-    y_true, y_pred = tf.nest.map_structure(to_float64, (y_true, y_pred))
+    y_true, y_pred = _to_float64((y_true, y_pred))
     loss = spec.cls(dtype="float64", **spec.hyper)
     got = loss(y_true, y_pred, sample_weight=SAMPLE_WEIGHT)
     want = spec.oracle(*arrays, oracle_weights(spec, SAMPLE_WEIGHT), DEFAULT, **spec.hyper)
-    assert got.dtype == tf.float64
-    np.testing.assert_allclose(np.asarray(got), want, rtol=1e-12)
+    assert dtype_of(got) == "float64"
+    np.testing.assert_allclose(to_numpy(got), want, rtol=1e-12)
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=repr)
+def test_dtype_in_config(spec):
+    loss = spec.cls(dtype="float64", **spec.hyper)
     assert spec.cls.from_config(loss.get_config()).dtype == "float64"
     assert spec.cls().get_config()["dtype"] is None
 
@@ -260,9 +283,11 @@ def test_dtype_float64_computes_in_float64(spec):
 def test_generator_loss_ignores_y_true():
     loss = tl.ModifiedGeneratorLoss()
     gen = np.array([[0.5], [-1.0]], np.float32)
-    np.testing.assert_allclose(loss(np.full((2, 1), 7.0, np.float32), gen), loss(None, gen))
+    np.testing.assert_allclose(to_numpy(loss(np.full((2, 1), 7.0, np.float32), gen)),
+                               to_numpy(loss(None, gen)))
 
 
+@pytest.mark.tensorflow_only  # tf.function graph mode beside XLA.
 def test_keras_losses_inside_tf_function_and_xla():
     loss = tl.MinimaxDiscriminatorLoss(label_smoothing=0.1)
     real, gen = np.random.default_rng(7).normal(size=(2, BATCH, 1)).astype(np.float32)
@@ -271,6 +296,32 @@ def test_keras_losses_inside_tf_function_and_xla():
     np.testing.assert_allclose(tf.function(fn)(real, gen, SAMPLE_WEIGHT), eager, rtol=1e-5)
     np.testing.assert_allclose(tf.function(fn, jit_compile=True)(real, gen, SAMPLE_WEIGHT),
                                eager, rtol=1e-5)
+
+
+def _to_tensors(x):
+    """Arrays (in nested tuples) as backend tensors; None stays None."""
+    if x is None:
+        return None
+    if isinstance(x, tuple):
+        return tuple(_to_tensors(item) for item in x)
+    return tensor(x)
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("spec", SPECS, ids=repr)
+def test_eager_and_compiled(spec, mode):
+    """Every loss class, with a sample weight and its hyper-parameters, in each mode."""
+    loss = spec.cls(**spec.hyper)
+    (y_true, y_pred), arrays = make_data(spec, seed=7)
+    y_true, y_pred = _to_tensors(y_true), _to_tensors(y_pred)
+    fn = lambda true, pred, w: loss(true, pred, sample_weight=w)
+    if y_true is None:  # Generator losses: no y_true to trace.
+        fn = lambda pred, w, fn=fn: fn(None, pred, w)
+        got = in_mode(mode, fn)(y_pred, tensor(SAMPLE_WEIGHT))
+    else:
+        got = in_mode(mode, fn)(y_true, y_pred, tensor(SAMPLE_WEIGHT))
+    want = spec.oracle(*arrays, oracle_weights(spec, SAMPLE_WEIGHT), DEFAULT, **spec.hyper)
+    np.testing.assert_allclose(to_numpy(got).astype(np.float64), want, rtol=1e-5, atol=1e-5)
 
 
 # ---------------------------------------------------------------------------
@@ -316,8 +367,9 @@ def test_serialization_round_trip(spec):
         restored = deserialize(serialize(loss))
         assert type(restored) is spec.cls
         assert restored.get_config() == loss.get_config()
-        np.testing.assert_allclose(restored(y_true, y_pred, sample_weight=SAMPLE_WEIGHT),
-                                   loss(y_true, y_pred, sample_weight=SAMPLE_WEIGHT), rtol=1e-6)
+        np.testing.assert_allclose(
+            to_numpy(restored(y_true, y_pred, sample_weight=SAMPLE_WEIGHT)),
+            to_numpy(loss(y_true, y_pred, sample_weight=SAMPLE_WEIGHT)), rtol=1e-6)
 
 
 # ---------------------------------------------------------------------------
@@ -426,7 +478,11 @@ def test_invalid_label_smoothing():
 # ---------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("jit_compile", [False, True])
+@pytest.mark.parametrize("jit_compile", [
+    False,
+    pytest.param(True, marks=pytest.mark.skipif(
+        BACKEND == "torch", reason="jit_compile=True is torch.compile on PyTorch: too slow for "
+                                   "unit tests"))])
 def test_compile_fit_smoke(jit_compile):
     keras.utils.set_random_seed(0)
     model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
@@ -438,7 +494,8 @@ def test_compile_fit_smoke(jit_compile):
     assert all(np.isfinite(history.history["loss"]))
     # evaluate reports -mean(D(x)) (equal batches: mean of batch means).
     value = model.evaluate(x, y, batch_size=8, verbose=0)
-    np.testing.assert_allclose(value, -np.mean(model.predict(x, verbose=0)), rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(value, -np.mean(to_numpy(model.predict(x, verbose=0))),
+                               rtol=1e-4, atol=1e-5)
 
 
 def test_keras_file_round_trip(tmp_path):

@@ -8,6 +8,11 @@ no expected value is obtained by calling `tfgan_losses`.
 Most tests run over `SPECS`, one entry per adversarial loss, with the oracle
 taking the same keyword arguments as the library function so both can be
 called with identical arguments.
+
+The module runs on every Keras backend (`KERAS_BACKEND`); tests of
+TensorFlow-only features (tf.function graphs, tapes, TF1 names, sparse
+gradients) are marked `tensorflow_only`. Compiled mode is `tests/backend_modes.py`'s
+`compiled`: XLA on TensorFlow, `jax.jit` on JAX, eager on PyTorch.
 """
 
 import inspect
@@ -19,10 +24,22 @@ import pytest
 import scipy.special
 import scipy.stats
 import tensorflow as tf
+from keras import ops
 
 import tfgan_losses as tl
+from backend_modes import (
+    BACKEND, MODES, dtype_of, flush_records, in_mode, record, tensor,
+    to_numpy, value_and_gradients)
 from tfgan_losses import Reduction
 from tfgan_losses import distributions as tld
+
+# float64 precision end to end: JAX has no float64 unless jax_enable_x64 is set, and some
+# of Keras's PyTorch ops compute float64 in float32 (the result keeps float64's dtype).
+FLOAT64 = pytest.mark.skipif(BACKEND != "tensorflow", reason="float64 precision is "
+                             "TensorFlow's only (JAX: float32 without jax_enable_x64; "
+                             "Keras's PyTorch ops: some compute in float32)")
+
+pytestmark = pytest.mark.all_backends
 
 R = Reduction
 DEFAULT = R.SUM_BY_NONZERO_WEIGHTS
@@ -233,9 +250,15 @@ def weight_kwargs(spec, real_weights, generated_weights):
     return {"weights": generated_weights}
 
 
+def _as_np(v):
+    """Arrays, lists and tensors as float64 numpy; anything else (floats, strings) as is."""
+    if ops.is_tensor(v):
+        return to_numpy(v).astype(np.float64)
+    return np.asarray(v, np.float64) if isinstance(v, (np.ndarray, list)) else v
+
+
 def oracle(spec, inputs, **kwargs):
-    as_np = lambda v: np.asarray(v, np.float64) if isinstance(v, (np.ndarray, list, tf.Tensor)) else v
-    return spec.oracle(*(as_np(x) for x in inputs), **{k: as_np(v) for k, v in kwargs.items()})
+    return spec.oracle(*(_as_np(x) for x in inputs), **{k: _as_np(v) for k, v in kwargs.items()})
 
 
 def check(spec, inputs, rtol=RTOL, atol=ATOL, **kwargs):
@@ -243,7 +266,7 @@ def check(spec, inputs, rtol=RTOL, atol=ATOL, **kwargs):
     got = spec.fn(*inputs, **kwargs)
     want = oracle(spec, inputs, **kwargs)
     assert tuple(got.shape) == np.shape(want)
-    np.testing.assert_allclose(np.asarray(got, np.float64), want, rtol=rtol, atol=atol)
+    np.testing.assert_allclose(to_numpy(got).astype(np.float64), want, rtol=rtol, atol=atol)
     return got, want
 
 
@@ -255,8 +278,8 @@ def check(spec, inputs, rtol=RTOL, atol=ATOL, **kwargs):
 @pytest.mark.parametrize("spec", SPECS, ids=repr)
 def test_unweighted_defaults(spec):
     got, _ = check(spec, make_inputs(spec))
-    assert got.shape == ()
-    assert got.dtype == tf.float32
+    assert tuple(got.shape) == ()
+    assert dtype_of(got) == "float32"
 
 
 @pytest.mark.parametrize("spec", [s for s in SPECS if s.hyper], ids=repr)
@@ -282,7 +305,7 @@ def test_scalar_tensor_weight(spec):
     inputs = make_inputs(spec, seed=3)
     for reduction in ALL_REDUCTIONS:
         check(spec, inputs, reduction=reduction,
-              **weight_kwargs(spec, tf.constant(0.7), tf.constant(2.3)))
+              **weight_kwargs(spec, tensor(0.7, "float32"), tensor(2.3, "float32")))
 
 
 @pytest.mark.parametrize("spec", SPECS, ids=repr)
@@ -295,7 +318,7 @@ def test_per_element_weights_with_zeros(spec):
                           **weight_kwargs(spec, W_REAL, W_GEN))
     assert not np.isclose(float(got), mean_reduced)
     # Weights as a tensor and as a python list give the same value.
-    check(spec, inputs, **weight_kwargs(spec, tf.constant(W_REAL), list(map(float, W_GEN))))
+    check(spec, inputs, **weight_kwargs(spec, tensor(W_REAL), list(map(float, W_GEN))))
 
 
 @pytest.mark.parametrize("spec", SPECS, ids=repr)
@@ -306,9 +329,9 @@ def test_all_zero_weights(spec, reduction):
     got = spec.fn(*inputs, reduction=reduction, **weight_kwargs(spec, zeros, zeros))
     want_shape = (6,) if reduction == R.NONE else ()
     assert tuple(got.shape) == want_shape
-    np.testing.assert_array_equal(np.abs(np.asarray(got)), np.zeros(want_shape))
+    np.testing.assert_array_equal(np.abs(to_numpy(got)), np.zeros(want_shape))
     got = spec.fn(*inputs, reduction=reduction, **weight_kwargs(spec, 0.0, 0.0))
-    np.testing.assert_array_equal(np.abs(np.asarray(got)), np.zeros(want_shape))
+    np.testing.assert_array_equal(np.abs(to_numpy(got)), np.zeros(want_shape))
 
 
 @pytest.mark.parametrize("spec", SPECS, ids=repr)
@@ -324,6 +347,7 @@ def test_reductions(spec, reduction):
     check(spec, inputs, reduction=reduction)
 
 
+@pytest.mark.tensorflow_only  # TF1's tf.compat.v1.losses.Reduction.
 def test_reduction_strings_match_tf1():
     tf1 = tf.compat.v1.losses.Reduction
     assert R.NONE == tf1.NONE
@@ -378,6 +402,7 @@ def test_tf1_only_arguments_are_accepted(spec):
                                rtol=RTOL, atol=ATOL)
 
 
+@pytest.mark.tensorflow_only  # TF1's tf.compat.v1.GraphKeys.
 def test_loss_collection_defaults_to_tf_gans():
     functions = [getattr(tl, name) for name in dir(tl) if inspect.isfunction(getattr(tl, name))]
     defaults = {function.__name__: inspect.signature(function).parameters["loss_collection"].default
@@ -407,12 +432,13 @@ def test_gradients_match_oracle(spec):
     kwargs = dict(weight_kwargs(spec, w_real, w_gen), **spec.hyper)
     if spec.default_smoothing is not None:
         kwargs["label_smoothing"] = 0.3
-    variables = [tf.constant(x) for x in inputs]
-    with tf.GradientTape() as tape:
-        tape.watch([variables[i] for i in float_positions])
-        loss = spec.fn(*variables, **kwargs)
-    grads = tape.gradient(loss, [variables[i] for i in float_positions])
-    for position, grad in zip(float_positions, grads):
+    # The float inputs as variables, differentiated by the backend's own autodiff.
+    variables = {i: keras.Variable(inputs[i]) for i in float_positions}
+    args = lambda: [ops.convert_to_tensor(variables[i]) if i in variables else x
+                    for i, x in enumerate(inputs)]
+    _, grads = value_and_gradients(lambda: spec.fn(*args(), **kwargs),
+                                   [variables[i] for i in float_positions])
+    for position, grad in zip(float_positions, to_numpy(grads)):
         def f(x, position=position):
             args = list(inputs)
             args[position] = x
@@ -634,7 +660,7 @@ def _mi_setup():
 def test_mutual_information_penalty_unweighted():
     codes, distributions, mean_log_probs = _mi_setup()
     got = tl.mutual_information_penalty(codes, distributions)
-    assert got.dtype == tf.float32 and got.shape == ()
+    assert dtype_of(got) == "float32" and tuple(got.shape) == ()
     np.testing.assert_allclose(got, -mean_log_probs.mean(), rtol=RTOL)
     # Tuples of distributions are accepted too.
     np.testing.assert_allclose(tl.mutual_information_penalty(codes, tuple(distributions)),
@@ -644,10 +670,10 @@ def test_mutual_information_penalty_unweighted():
 @pytest.mark.parametrize("reduction", ALL_REDUCTIONS)
 def test_mutual_information_penalty_weights_and_reductions(reduction):
     codes, distributions, mean_log_probs = _mi_setup()
-    for weights in (2.3, tf.constant(0.5), np.array([0.0, 1.5], np.float32)):
+    for weights in (2.3, tensor(0.5, "float32"), np.array([0.0, 1.5], np.float32)):
         got = tl.mutual_information_penalty(codes, distributions, weights=weights,
                                             reduction=reduction)
-        want = -np_reduce(mean_log_probs, np.asarray(weights), reduction)
+        want = -np_reduce(mean_log_probs, _as_np(weights), reduction)
         if reduction == R.NONE:
             assert tuple(got.shape) == (2,)
         np.testing.assert_allclose(got, want, rtol=RTOL, atol=ATOL)
@@ -671,8 +697,8 @@ EPS = 1e-6
 
 
 def test_combine_weight_factor():
-    main, adv = tf.constant([1.0, 2.0, 3.0]), tf.constant([0.5, -1.0, 4.0])
-    for factor in (2.0, tf.constant(2.0)):
+    main, adv = tensor([1.0, 2.0, 3.0], "float32"), tensor([0.5, -1.0, 4.0], "float32")
+    for factor in (2.0, tensor(2.0, "float32")):
         got = tl.combine_adversarial_loss(main, adv, weight_factor=factor)
         np.testing.assert_allclose(got, [2.0, 0.0, 11.0], rtol=1e-6)
 
@@ -682,32 +708,60 @@ def _ratio_coefficient(main_grads, adv_grads, ratio, eps=EPS):
 
 
 def test_combine_gradient_ratio_with_callables():
+    v = keras.Variable(1.0)
+    got = tl.combine_adversarial_loss(lambda: 2 * v, lambda: 3 * v, gradient_ratio=0.5,
+                                      variables=[v])
+    coefficient = _ratio_coefficient([2.0], [3.0], 0.5)
+    np.testing.assert_allclose(to_numpy(got), 2 + coefficient * 3, rtol=1e-6)
+    np.testing.assert_allclose(to_numpy(got), 6.0, rtol=1e-5)  # The docstring's example.
+
+
+@pytest.mark.tensorflow_only  # Only TensorFlow's tape finds the variables that callables read.
+def test_combine_gradient_ratio_callables_without_variables_use_those_read():
     v = tf.Variable(1.0)
     got = tl.combine_adversarial_loss(lambda: 2 * v, lambda: 3 * v, gradient_ratio=0.5)
-    coefficient = _ratio_coefficient([2.0], [3.0], 0.5)
-    np.testing.assert_allclose(got, 2 + coefficient * 3, rtol=1e-6)
+    np.testing.assert_allclose(got, 2 + _ratio_coefficient([2.0], [3.0], 0.5) * 3, rtol=1e-6)
     np.testing.assert_allclose(got, 6.0, rtol=1e-5)  # The docstring's example.
+    a, b = tf.Variable(1.5), tf.Variable(-2.0)
+    coefficient = _ratio_coefficient([2.0, -4.0], [3.0, -1.0], 0.25)
+    np.testing.assert_allclose(
+        tl.combine_adversarial_loss(lambda: 2 * a + b ** 2, lambda: 3 * a - b,
+                                    gradient_ratio=0.25),
+        (2 * 1.5 + 4.0) + coefficient * (3 * 1.5 + 2.0), rtol=1e-5)
 
 
 def test_combine_gradient_ratio_several_variables():
     """Global gradient norms over all variables: main = 2a + b^2, adv = 3a - b."""
-    a, b = tf.Variable(1.5), tf.Variable(-2.0)
+    a, b = keras.Variable(1.5), keras.Variable(-2.0)
     main = lambda: 2 * a + b ** 2
     adv = lambda: 3 * a - b
     coefficient = _ratio_coefficient([2.0, -4.0], [3.0, -1.0], 0.25)
     want = (2 * 1.5 + 4.0) + coefficient * (3 * 1.5 + 2.0)
     np.testing.assert_allclose(
-        tl.combine_adversarial_loss(main, adv, gradient_ratio=0.25), want, rtol=1e-5)
-    np.testing.assert_allclose(
-        tl.combine_adversarial_loss(main, adv, gradient_ratio=0.25, variables=[a, b]),
+        to_numpy(tl.combine_adversarial_loss(main, adv, gradient_ratio=0.25, variables=[a, b])),
         want, rtol=1e-5)
     # Restricting `variables` to `a` uses only its gradients.
     coefficient_a = _ratio_coefficient([2.0], [3.0], 0.25)
     np.testing.assert_allclose(
-        tl.combine_adversarial_loss(main, adv, gradient_ratio=0.25, variables=[a]),
+        to_numpy(tl.combine_adversarial_loss(main, adv, gradient_ratio=0.25, variables=[a])),
         (2 * 1.5 + 4.0) + coefficient_a * (3 * 1.5 + 2.0), rtol=1e-5)
 
 
+
+
+@pytest.mark.skipif(BACKEND == "tensorflow",
+                    reason="TensorFlow differentiates tensors in graphs and finds variables "
+                           "with its tape")
+def test_combine_gradient_ratio_errors_on_jax_and_torch():
+    """JAX and PyTorch differentiate callables only, with respect to `variables`."""
+    v = keras.Variable(1.0)
+    with pytest.raises(RuntimeError, match="callables"):
+        tl.combine_adversarial_loss(2 * v, 3 * v, gradient_ratio=0.5, variables=[v])
+    with pytest.raises(ValueError, match="variables"):
+        tl.combine_adversarial_loss(lambda: 2 * v, lambda: 3 * v, gradient_ratio=0.5)
+
+
+@pytest.mark.tensorflow_only  # tf.function graph mode (tf.gradients).
 def test_combine_gradient_ratio_in_tf_function_with_variables():
     v = tf.Variable(1.0)
 
@@ -720,6 +774,7 @@ def test_combine_gradient_ratio_in_tf_function_with_variables():
         np.testing.assert_allclose(combined(tf.constant(ratio)), want, rtol=1e-6)
 
 
+@pytest.mark.tensorflow_only  # tf.function graph mode (tf.gradients).
 def test_combine_gradient_ratio_in_tf_function_requires_variables():
     v = tf.Variable(1.0)
 
@@ -731,6 +786,7 @@ def test_combine_gradient_ratio_in_tf_function_requires_variables():
         combined()
 
 
+@pytest.mark.tensorflow_only  # tape= takes a tf.GradientTape.
 def test_combine_gradient_ratio_with_persistent_tape():
     v = tf.Variable(1.0)
     with tf.GradientTape(persistent=True) as tape:
@@ -744,6 +800,7 @@ def test_combine_gradient_ratio_with_persistent_tape():
     del tape
 
 
+@pytest.mark.tensorflow_only  # tape= takes a tf.GradientTape.
 def test_combine_gradient_ratio_with_non_persistent_tape():
     v = tf.Variable(1.0)
     with tf.GradientTape() as tape:
@@ -753,21 +810,24 @@ def test_combine_gradient_ratio_with_non_persistent_tape():
 
 
 def test_combine_gradient_ratio_eager_tensors_raise():
-    v = tf.Variable(1.0)
+    """Eager tensors lost their gradients (on JAX and PyTorch, every tensor has)."""
+    v = keras.Variable(1.0)
     with pytest.raises(RuntimeError):
         tl.combine_adversarial_loss(2 * v, 3 * v, gradient_ratio=0.5, variables=[v])
 
 
 def test_combine_coefficient_is_not_differentiated():
     """lambda is stop_gradient-ed: d/dv [v^2 + lambda(v) 3v] = 2v + 3 lambda(v)."""
-    v = tf.Variable(2.0)
-    with tf.GradientTape() as tape:
-        combined = tl.combine_adversarial_loss(lambda: v ** 2, lambda: 3 * v, gradient_ratio=0.5)
+    v = keras.Variable(2.0)
+    combined, (grad,) = value_and_gradients(
+        lambda: tl.combine_adversarial_loss(lambda: v ** 2, lambda: 3 * v, gradient_ratio=0.5,
+                                            variables=[v]), [v])
     coefficient = _ratio_coefficient([4.0], [3.0], 0.5)
-    np.testing.assert_allclose(combined, 4.0 + coefficient * 6.0, rtol=1e-6)
-    np.testing.assert_allclose(tape.gradient(combined, v), 4.0 + 3 * coefficient, rtol=1e-6)
+    np.testing.assert_allclose(to_numpy(combined), 4.0 + coefficient * 6.0, rtol=1e-6)
+    np.testing.assert_allclose(to_numpy(grad), 4.0 + 3 * coefficient, rtol=1e-6)
 
 
+@pytest.mark.tensorflow_only  # tf.IndexedSlices, TensorFlow's sparse gradients.
 def test_combine_gradient_ratio_with_sparse_gradients():
     """Embedding-style variables get IndexedSlices gradients; their norm must be right."""
     emb = tf.Variable(np.arange(12, dtype=np.float32).reshape(4, 3))
@@ -786,31 +846,31 @@ def test_combine_gradient_ratio_with_sparse_gradients():
 
 @pytest.mark.parametrize("mode", ["weight_factor", "gradient_ratio"])
 def test_combine_zero_weight_returns_main_loss(mode):
-    main, adv = tf.constant([1.0, 2.0]), tf.constant([np.nan, np.inf])
+    main, adv = tensor([1.0, 2.0], "float32"), tensor([np.nan, np.inf], "float32")
     kwargs = {mode: 0.0}
     got = tl.combine_adversarial_loss(main, adv, **kwargs)  # No gradients needed: eager is fine.
-    np.testing.assert_array_equal(got, [1.0, 2.0])
-    got = tl.combine_adversarial_loss(main, adv, **{mode: tf.constant(0.0)})
-    np.testing.assert_array_equal(got, [1.0, 2.0])
+    np.testing.assert_array_equal(to_numpy(got), [1.0, 2.0])
+    got = tl.combine_adversarial_loss(main, adv, **{mode: tensor(0.0, "float32")})
+    np.testing.assert_array_equal(to_numpy(got), [1.0, 2.0])
 
 
 def test_combine_incompatible_shapes_are_mean_reduced_to_batch():
     rng = np.random.default_rng(20)
     main = rng.normal(size=(5, 4, 3, 2)).astype(np.float32)
     adv = rng.normal(size=(5, 3, 2)).astype(np.float32)
-    got = tl.combine_adversarial_loss(tf.constant(main), tf.constant(adv), weight_factor=2.0)
+    got = tl.combine_adversarial_loss(tensor(main), tensor(adv), weight_factor=2.0)
     assert tuple(got.shape) == (5,)
     want = main.astype(np.float64).mean(axis=(1, 2, 3)) + 2.0 * adv.astype(np.float64).mean(axis=(1, 2))
     np.testing.assert_allclose(got, want, rtol=RTOL, atol=ATOL)
     # Compatible shapes are combined element-wise, unreduced.
-    got = tl.combine_adversarial_loss(tf.constant(main), tf.constant(main), weight_factor=2.0)
+    got = tl.combine_adversarial_loss(tensor(main), tensor(main), weight_factor=2.0)
     assert tuple(got.shape) == (5, 4, 3, 2)
     with pytest.raises(ValueError, match="main_loss"):
-        tl.combine_adversarial_loss(tf.zeros([5, 3]), tf.zeros([4, 3, 2]), weight_factor=1.0)
+        tl.combine_adversarial_loss(ops.zeros([5, 3]), ops.zeros([4, 3, 2]), weight_factor=1.0)
 
 
 def test_combine_argument_validation():
-    main, adv = tf.constant(1.0), tf.constant(1.0)
+    main, adv = tensor(1.0, "float32"), tensor(1.0, "float32")
     with pytest.raises(ValueError, match="weight_factor"):
         tl.combine_adversarial_loss(main, adv)
     with pytest.raises(ValueError, match="weight_factor"):
@@ -823,9 +883,11 @@ def test_combine_argument_validation():
 
 
 def test_numerically_stable_global_norm_avoids_overflow():
-    tensors = [tf.ones([4]), tf.ones([4, 4]) * 1e19, None]
-    assert np.isinf(tf.linalg.global_norm([t for t in tensors if t is not None]))
-    got = tl.numerically_stable_global_norm(tensors)
+    tensors = [ops.ones([4]), ops.ones([4, 4]) * 1e19, None]
+    with np.errstate(over="ignore"):  # The plain float32 norm, sqrt(sum(x^2)), overflows.
+        plain = np.sqrt(sum(np.sum(np.square(to_numpy(t))) for t in tensors if t is not None))
+    assert np.isinf(plain)
+    got = to_numpy(tl.numerically_stable_global_norm(tensors))
     assert np.isfinite(got)
     np.testing.assert_allclose(got, math.sqrt(4 + 16 * 1e38), rtol=1e-5)
 
@@ -835,13 +897,13 @@ def test_numerically_stable_global_norm_equals_plain_norm():
     for _ in range(5):
         arrays = [rng.uniform(-10, 10, size=[3] * i).astype(np.float32) for i in range(6)]
         want = np.sqrt(sum(np.sum(a.astype(np.float64) ** 2) for a in arrays))
-        got = tl.numerically_stable_global_norm([tf.constant(a) for a in arrays] + [None])
+        got = tl.numerically_stable_global_norm([tensor(a) for a in arrays] + [None])
         np.testing.assert_allclose(got, want, rtol=1e-5)
 
 
 def test_numerically_stable_global_norm_degenerate():
     assert float(tl.numerically_stable_global_norm([None, None])) == 0.0
-    assert float(tl.numerically_stable_global_norm([tf.zeros([3]), tf.zeros([2, 2])])) == 0.0
+    assert float(tl.numerically_stable_global_norm([ops.zeros([3]), ops.zeros([2, 2])])) == 0.0
 
 
 # ---------------------------------------------------------------------------
@@ -855,8 +917,9 @@ GEN4 = RNG_GP.normal(size=(3, 4)).astype(np.float32)
 
 
 def linear_critic(w):
-    """D(x) = sum(w * x) per example: its input gradient is w everywhere."""
-    return lambda x, _: tf.reduce_sum(w * x, axis=list(range(1, len(x.shape))))
+    """D(x) = sum(w * x) per example: its input gradient is w everywhere (`w` an array,
+    or a variable)."""
+    return lambda x, _: ops.sum(ops.multiply(w, x), axis=tuple(range(1, len(x.shape))))
 
 
 def norm(w):
@@ -865,7 +928,7 @@ def norm(w):
 
 def test_gradient_penalty_default():
     got = tl.wasserstein_gradient_penalty(REAL4, GEN4, None, linear_critic(W4))
-    assert got.shape == () and got.dtype == tf.float32
+    assert tuple(got.shape) == () and dtype_of(got) == "float32"
     np.testing.assert_allclose(got, np_gradient_penalty(norm(W4)), rtol=1e-5)
 
 
@@ -901,7 +964,7 @@ def test_gradient_penalty_weights_and_reductions(reduction):
     rng = np.random.default_rng(23)
     z = rng.normal(size=(4, 4)).astype(np.float32)
     real, gen = rng.normal(size=(2, 4, 4)).astype(np.float32)
-    critic = lambda x, cond: tf.reduce_sum(cond * x, axis=1)
+    critic = lambda x, cond: ops.sum(ops.multiply(cond, x), axis=1)
     per_example = np_gradient_penalty(np.linalg.norm(z.astype(np.float64), axis=1))
     weights = np.array([1.0, 0.0, 3.0, 0.0], np.float32)
     got = tl.wasserstein_gradient_penalty(real, gen, z, critic, weights=weights,
@@ -925,7 +988,7 @@ def test_gradient_penalty_image_data():
 
 def test_gradient_penalty_tuple_discriminator():
     def critic(x, _):
-        return tf.reduce_sum(W4 * x, axis=1), 100.0 * tf.reduce_sum(x ** 2, axis=1)
+        return ops.sum(ops.multiply(W4, x), axis=1), 100.0 * ops.sum(x ** 2, axis=1)
     got = tl.wasserstein_gradient_penalty(REAL4, GEN4, None, critic)
     np.testing.assert_allclose(got, np_gradient_penalty(norm(W4)), rtol=1e-5)
 
@@ -937,24 +1000,23 @@ def test_gradient_penalty_keras_model_discriminator():
         keras.layers.Dense(1, kernel_initializer=keras.initializers.Constant(kernel),
                            bias_initializer=keras.initializers.Constant(3.0))])
     got = tl.wasserstein_gradient_penalty(REAL4, GEN4, None, lambda x, _: model(x))
-    np.testing.assert_allclose(got, np_gradient_penalty(norm(kernel)), rtol=1e-5)
+    np.testing.assert_allclose(to_numpy(got), np_gradient_penalty(norm(kernel)), rtol=1e-5)
     # Differentiable w.r.t. the model's kernel: d/dk (s - 1)^2 = 2 (s - 1) k / s.
-    with tf.GradientTape() as tape:
-        penalty = tl.wasserstein_gradient_penalty(REAL4, GEN4, None,
-                                                  lambda x, _: model(x, training=True))
-    kernel_grad, bias_grad = tape.gradient(penalty, [model.layers[0].kernel, model.layers[0].bias])
+    _, (kernel_grad, bias_grad) = value_and_gradients(
+        lambda: tl.wasserstein_gradient_penalty(REAL4, GEN4, None,
+                                                lambda x, _: model(x, training=True)),
+        [model.layers[0].kernel, model.layers[0].bias])
     s = math.sqrt(norm(kernel) ** 2 + 1e-10)
-    np.testing.assert_allclose(kernel_grad, 2 * (s - 1) * kernel / s, rtol=1e-5)
-    assert bias_grad is None or np.all(np.asarray(bias_grad) == 0)
+    np.testing.assert_allclose(to_numpy(kernel_grad), 2 * (s - 1) * kernel / s, rtol=1e-5)
+    assert bias_grad is None or np.all(to_numpy(bias_grad) == 0)
 
 
 def test_gradient_penalty_gradient_wrt_discriminator_variables():
-    w = tf.Variable(W4)
-    with tf.GradientTape() as tape:
-        penalty = tl.wasserstein_gradient_penalty(REAL4, GEN4, None, linear_critic(w))
-    grad = tape.gradient(penalty, w)
+    w = keras.Variable(W4)
+    _, (grad,) = value_and_gradients(
+        lambda: tl.wasserstein_gradient_penalty(REAL4, GEN4, None, linear_critic(w)), [w])
     assert grad is not None
-    grad = np.asarray(grad)
+    grad = to_numpy(grad)
     assert np.all(np.isfinite(grad)) and np.any(grad != 0)
     n = norm(W4)
     np.testing.assert_allclose(grad, 2 * (n - 1) * W4 / n, rtol=1e-5)
@@ -966,13 +1028,15 @@ def test_gradient_penalty_interpolation_weight_is_uniform_per_example():
     seen = []
 
     def critic(x, _):
-        seen.append(x)
-        return 0.5 * tf.reduce_sum(x ** 2, axis=[1, 2, 3])
+        record(x, seen)
+        return 0.5 * ops.sum(x ** 2, axis=(1, 2, 3))
 
     penalties = tl.wasserstein_gradient_penalty(
         np.zeros((n,) + shape, np.float32), np.ones((n,) + shape, np.float32), None, critic,
         reduction=R.NONE, seed=keras.random.SeedGenerator(1))
-    interpolates = np.asarray(seen[-1]).reshape(n, -1)
+    flush_records()
+    penalties = to_numpy(penalties)
+    interpolates = seen[-1].reshape(n, -1)
     alpha = interpolates[:, 0]
     np.testing.assert_array_equal(interpolates, np.repeat(alpha[:, None], 4, axis=1))
     assert alpha.min() >= 0.0 and alpha.max() <= 1.0
@@ -988,8 +1052,8 @@ def test_gradient_penalty_seed():
     seen = []
 
     def critic(x, _):
-        seen.append(np.asarray(x))
-        return tf.reduce_sum(x, axis=1)
+        record(x, seen)
+        return ops.sum(x, axis=1)
 
     real, gen = np.zeros((16, 1), np.float32), np.ones((16, 1), np.float32)
     tl.wasserstein_gradient_penalty(real, gen, None, critic)
@@ -997,9 +1061,11 @@ def test_gradient_penalty_seed():
     assert not np.array_equal(seen[0], seen[1])  # Fresh randomness by default.
     tl.wasserstein_gradient_penalty(real, gen, None, critic, seed=7)
     tl.wasserstein_gradient_penalty(real, gen, None, critic, seed=7)
+    flush_records()
     np.testing.assert_array_equal(seen[2], seen[3])
 
 
+@pytest.mark.tensorflow_only  # tf.function input_signature (unknown static shapes).
 def test_gradient_penalty_unknown_static_shapes():
     """Data of shape [None, None] (TF-GAN's placeholder test) in tf.function and XLA."""
     w = tf.Variable(W4)
@@ -1029,41 +1095,61 @@ def test_gradient_penalty_validation():
         tl.wasserstein_gradient_penalty(REAL4, GEN4, None, critic, weights=[1.0, 2.0])
     with pytest.raises(ValueError, match="reduction"):
         tl.wasserstein_gradient_penalty(REAL4, GEN4, None, critic, reduction="mean")
+
+
+@pytest.mark.skipif(BACKEND == "jax", reason="jax.grad gives zeros, not None, for an input "
+                                             "that the output does not depend on")
+def test_gradient_penalty_constant_critic():
     with pytest.raises(ValueError, match="does not depend on its input"):
-        tl.wasserstein_gradient_penalty(REAL4, GEN4, None, lambda x, _: tf.ones([4]))
+        tl.wasserstein_gradient_penalty(REAL4, GEN4, None, lambda x, _: ops.ones([4]))
 
 
-def test_gradient_penalty_dtypes():
+@pytest.mark.skipif(BACKEND == "jax", reason="jax.grad gives zeros, not None, for an input "
+                                             "that the output does not depend on")
+def test_gradient_penalty_critic_that_ignores_its_input():
+    """The critic reads a variable, not its input: there is no gradient to penalise."""
+    v = keras.Variable(2.0)
+    with pytest.raises(ValueError, match="does not depend on its input"):
+        tl.wasserstein_gradient_penalty(REAL4, GEN4, None, lambda x, _: v * ops.ones([3]))
+
+
+@FLOAT64
+def test_gradient_penalty_float64():
     critic64 = linear_critic(W4.astype(np.float64))
     got = tl.wasserstein_gradient_penalty(REAL4.astype(np.float64), GEN4.astype(np.float64),
                                           None, critic64)
-    assert got.dtype == tf.float64
-    np.testing.assert_allclose(got, np_gradient_penalty(norm(W4)), rtol=1e-10)
+    assert dtype_of(got) == "float64"
+    np.testing.assert_allclose(to_numpy(got), np_gradient_penalty(norm(W4)), rtol=1e-10)
+
+
+def test_gradient_penalty_dtypes():
     critic16 = linear_critic(W4.astype(np.float16))
     got = tl.wasserstein_gradient_penalty(REAL4.astype(np.float16), GEN4.astype(np.float16),
                                           None, critic16)
-    assert got.dtype == tf.float32
-    np.testing.assert_allclose(got, np_gradient_penalty(norm(W4.astype(np.float16))), rtol=1e-2)
+    assert dtype_of(got) == "float32"
+    np.testing.assert_allclose(to_numpy(got), np_gradient_penalty(norm(W4.astype(np.float16))),
+                               rtol=1e-2)
 
 
 def test_gradient_penalty_float16_data_norm_does_not_overflow():
     """Losses are computed in float32: a float16 critic gradient of 300 per element
     (squared: 90000 > float16 max 65504) must not overflow the norm."""
     real, gen = np.ones((1, 4), np.float16), np.zeros((1, 4), np.float16)
-    critic = lambda x, _: 300.0 * tf.reduce_sum(x, axis=1)
+    critic = lambda x, _: 300.0 * ops.sum(x, axis=1)
     got = tl.wasserstein_gradient_penalty(real, gen, None, critic)
-    np.testing.assert_allclose(got, np_gradient_penalty(600.0), rtol=1e-3)  # (600 - 1)^2
+    np.testing.assert_allclose(to_numpy(got), np_gradient_penalty(600.0), rtol=1e-3)  # (600 - 1)^2
 
 
 def test_gradient_penalty_float16_flat_critic_has_finite_gradient():
     """epsilon (1e-10) keeps d sqrt(g^2 + eps) finite at g = 0; in float16 it underflows
     to 0 unless the norm is computed in float32, and the critic's gradient becomes NaN."""
-    w = tf.Variable(np.zeros(4, np.float16))
-    with tf.GradientTape() as tape:
-        penalty = tl.wasserstein_gradient_penalty(
-            np.ones((2, 4), np.float16), np.zeros((2, 4), np.float16), None, linear_critic(w))
-    grad = np.asarray(tape.gradient(penalty, w), np.float64)
-    np.testing.assert_allclose(penalty, 1.0, rtol=1e-3)
+    w = keras.Variable(np.zeros(4, np.float16), dtype="float16")
+    penalty, (grad,) = value_and_gradients(
+        lambda: tl.wasserstein_gradient_penalty(
+            np.ones((2, 4), np.float16), np.zeros((2, 4), np.float16), None, linear_critic(w)),
+        [w])
+    grad = to_numpy(grad).astype(np.float64)
+    np.testing.assert_allclose(to_numpy(penalty), 1.0, rtol=1e-3)
     assert np.all(np.isfinite(grad)), grad
     np.testing.assert_allclose(grad, 0.0, atol=1e-3)
 
@@ -1073,19 +1159,20 @@ def test_gradient_penalty_gradient_scale_keeps_value():
     import inspect
     if "gradient_scale" not in inspect.signature(tl.wasserstein_gradient_penalty).parameters:
         pytest.skip("wasserstein_gradient_penalty has no gradient_scale argument")
-    w = tf.Variable(W4)
-    with tf.GradientTape() as tape:
-        penalty = tl.wasserstein_gradient_penalty(REAL4, GEN4, None, linear_critic(w),
-                                                  gradient_scale=1024.0)
+    w = keras.Variable(W4)
+    penalty, (grad,) = value_and_gradients(
+        lambda: tl.wasserstein_gradient_penalty(REAL4, GEN4, None, linear_critic(w),
+                                                gradient_scale=1024.0), [w])
     n = norm(W4)
-    np.testing.assert_allclose(penalty, np_gradient_penalty(n), rtol=1e-5)
-    np.testing.assert_allclose(tape.gradient(penalty, w), 2 * (n - 1) * W4 / n, rtol=1e-5)
+    np.testing.assert_allclose(to_numpy(penalty), np_gradient_penalty(n), rtol=1e-5)
+    np.testing.assert_allclose(to_numpy(grad), 2 * (n - 1) * W4 / n, rtol=1e-5)
 
 
 def test_gradient_penalty_tensor_target():
     got = tl.wasserstein_gradient_penalty(REAL4, GEN4, None, linear_critic(W4),
-                                          target=tf.constant(2.0))
-    np.testing.assert_allclose(got, np_gradient_penalty(norm(W4), target=2.0), rtol=1e-5)
+                                          target=tensor(2.0, "float32"))
+    np.testing.assert_allclose(to_numpy(got), np_gradient_penalty(norm(W4), target=2.0),
+                               rtol=1e-5)
 
 
 def test_numpy_scalar_hyperparameters_are_validated():
@@ -1101,12 +1188,13 @@ def test_numpy_scalar_hyperparameters_are_validated():
         tl.wasserstein_gradient_penalty(REAL4, GEN4, None, linear_critic(W4),
                                         target=np.float32(0.0))
     with pytest.raises(ValueError, match="gradient_ratio_epsilon"):
-        tl.combine_adversarial_loss(lambda: tf.constant(1.0), lambda: tf.constant(1.0),
+        tl.combine_adversarial_loss(lambda: tensor(1.0, "float32"),
+                                    lambda: tensor(1.0, "float32"),
                                     gradient_ratio=1.0, gradient_ratio_epsilon=np.float32(-1.0))
 
 
 # ---------------------------------------------------------------------------
-# Eager, tf.function and XLA
+# Eager, tf.function and XLA (TensorFlow); eager and compiled (every backend)
 # ---------------------------------------------------------------------------
 
 
@@ -1129,6 +1217,7 @@ def _assert_modes_agree(results, want=None):
 
 
 @pytest.mark.parametrize("spec", SPECS, ids=repr)
+@pytest.mark.tensorflow_only  # tf.function graph mode beside eager and XLA.
 def test_eager_tf_function_xla_agree(spec):
     inputs = [tf.constant(x) for x in make_inputs(spec, shape=(2, 3), seed=25)]
     w_real = tf.constant([[1.0, 0.0, 2.0], [0.5, 0.0, 1.0]])
@@ -1143,6 +1232,7 @@ def test_eager_tf_function_xla_agree(spec):
     _assert_modes_agree(results, want)
 
 
+@pytest.mark.tensorflow_only  # tf.function graph mode beside eager and XLA.
 def test_eager_tf_function_xla_agree_other_losses():
     rng = np.random.default_rng(26)
     x, x_rec = tf.constant(rng.normal(size=(2, 2, 3)).astype(np.float32))
@@ -1168,6 +1258,7 @@ def test_eager_tf_function_xla_agree_other_losses():
                                      *arrays), want)
 
 
+@pytest.mark.tensorflow_only  # tf.function graph mode beside eager and XLA.
 def test_eager_tf_function_xla_agree_combine():
     v = tf.Variable(2.0)
 
@@ -1183,6 +1274,7 @@ def test_eager_tf_function_xla_agree_combine():
     _assert_modes_agree(_three_modes(factor, tf.ones([3, 2]), tf.ones([3])), np.full(3, 3.0))
 
 
+@pytest.mark.tensorflow_only  # tf.function graph mode beside eager and XLA.
 def test_eager_tf_function_xla_agree_combine_graph_gradients():
     """Plain tensors with `variables=` inside tf.function use tf.gradients (TF1 path)."""
     v = tf.Variable(1.0)
@@ -1195,6 +1287,7 @@ def test_eager_tf_function_xla_agree_combine_graph_gradients():
     np.testing.assert_allclose(tf.function(fn, jit_compile=True)(tf.constant(0.5)), want, rtol=1e-6)
 
 
+@pytest.mark.tensorflow_only  # tf.function graph mode beside eager and XLA.
 def test_gradient_penalty_eager_tf_function_xla():
     w = tf.Variable(W4)
 
@@ -1210,6 +1303,91 @@ def test_gradient_penalty_eager_tf_function_xla():
         grad = np.asarray(grad)
         assert np.all(np.isfinite(grad))
         np.testing.assert_allclose(grad, 2 * (n - 1) * W4 / n, rtol=1e-5)
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("spec", SPECS, ids=repr)
+def test_eager_and_compiled(spec, mode):
+    """Every adversarial loss, with weights and hyper-parameters, in each mode of the backend."""
+    inputs = [tensor(x) for x in make_inputs(spec, shape=(2, 3), seed=25)]
+    w_real = tensor([[1.0, 0.0, 2.0], [0.5, 0.0, 1.0]], "float32")
+    w_gen = tensor([[0.0, 1.0, 1.0], [3.0, 0.0, 0.0]], "float32")
+    n = len(inputs)
+
+    def fn(*args):
+        return spec.fn(*args[:n], **weight_kwargs(spec, args[n], args[n + 1]), **spec.hyper)
+
+    got = in_mode(mode, fn)(*inputs, w_real, w_gen)
+    want = oracle(spec, inputs, **weight_kwargs(spec, w_real, w_gen), **spec.hyper)
+    np.testing.assert_allclose(to_numpy(got).astype(np.float64), want, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_eager_and_compiled_other_losses(mode):
+    """Cycle consistency, mutual information and the global norm in each mode."""
+    rng = np.random.default_rng(26)
+    x, x_rec = rng.normal(size=(2, 2, 2, 3)).astype(np.float32)
+    y, y_rec = rng.normal(size=(2, 2, 4)).astype(np.float32)
+    want = (np.abs(x.astype(np.float64) - x_rec).mean()
+            + np.abs(y.astype(np.float64) - y_rec).mean()) / 2
+    got = in_mode(mode, tl.cycle_consistency_loss)(*map(tensor, (x, x_rec, y, y_rec)))
+    np.testing.assert_allclose(to_numpy(got), want, rtol=1e-5, atol=1e-5)
+
+    def mi(logits, loc, codes_cat, codes_cont):
+        return tl.mutual_information_penalty(
+            [codes_cat, codes_cont], [tld.Categorical(logits), tld.Normal(loc, 2.0)],
+            weights=[1.0, 0.5])
+    want = -np_reduce([np_categorical_log_prob([[1.0, 2.0, 0.5]], [2]).mean(),
+                       np_normal_log_prob([0.5, -1.0], 2.0, [0.0, 1.0]).mean()], [1.0, 0.5])
+    got = in_mode(mode, mi)(tensor([[1.0, 2.0, 0.5]], "float32"), tensor([0.5, -1.0], "float32"),
+                            tensor([2], "int32"), tensor([0.0, 1.0], "float32"))
+    np.testing.assert_allclose(to_numpy(got), want, rtol=1e-5, atol=1e-5)
+
+    arrays = [rng.normal(size=s).astype(np.float32) for s in ((3,), (2, 2))]
+    want = np.sqrt(sum(np.sum(a.astype(np.float64) ** 2) for a in arrays))
+    got = in_mode(mode, lambda a, b: tl.numerically_stable_global_norm([a, b, None]))(
+        *map(tensor, arrays))
+    np.testing.assert_allclose(to_numpy(got), want, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_eager_and_compiled_combine(mode):
+    """combine_adversarial_loss by gradient ratio (callables and `variables`) and by weight."""
+    v = keras.Variable(2.0)
+
+    def ratio(r):
+        return tl.combine_adversarial_loss(lambda: v ** 2, lambda: 3 * v, gradient_ratio=r,
+                                           variables=[v])
+
+    want = 4.0 + _ratio_coefficient([4.0], [3.0], 0.5) * 6.0
+    np.testing.assert_allclose(to_numpy(in_mode(mode, ratio)(tensor(0.5, "float32"))), want,
+                               rtol=1e-5, atol=1e-6)
+
+    def factor(main, adv):
+        return tl.combine_adversarial_loss(main, adv, weight_factor=2.0)
+
+    got = in_mode(mode, factor)(ops.ones([3, 2]), ops.ones([3]))
+    np.testing.assert_allclose(to_numpy(got), np.full(3, 3.0), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_gradient_penalty_eager_and_compiled(mode):
+    """The penalty and its gradient with respect to the critic's variable, in each mode."""
+    w = keras.Variable(W4)
+
+    def step(real, gen):
+        # Seeded: under jax.jit Keras refuses unseeded random draws (training steps pass
+        # their model's SeedGenerator).
+        return value_and_gradients(
+            lambda: tl.wasserstein_gradient_penalty(real, gen, None, linear_critic(w), seed=3),
+            [w])
+
+    penalty, (grad,) = in_mode(mode, step)(tensor(REAL4), tensor(GEN4))
+    n = norm(W4)
+    np.testing.assert_allclose(to_numpy(penalty), np_gradient_penalty(n), rtol=1e-5, atol=1e-5)
+    grad = to_numpy(grad)
+    assert np.all(np.isfinite(grad))
+    np.testing.assert_allclose(grad, 2 * (n - 1) * W4 / n, rtol=1e-5)
 
 
 # ---------------------------------------------------------------------------
@@ -1290,47 +1468,56 @@ def test_invalid_reduction_other_functions():
 # ---------------------------------------------------------------------------
 
 
+
 @pytest.mark.parametrize("spec", SPECS, ids=repr)
 @pytest.mark.parametrize("dtype,out_dtype,rtol", [
-    ("float32", tf.float32, 1e-5), ("float16", tf.float32, 1e-5), ("float64", tf.float64, 1e-12)])
+    ("float32", "float32", 1e-5), ("float16", "float32", 1e-5),
+    pytest.param("float64", "float64", 1e-12, marks=FLOAT64)])
 def test_dtypes(spec, dtype, out_dtype, rtol):
     """float16 is computed in float32 (mixed precision); float64 stays float64."""
     inputs = make_inputs(spec, seed=28, dtype=dtype, label_dtype="int32")
     for kwargs in ({}, {"reduction": R.NONE, **weight_kwargs(spec, W_REAL, W_GEN)}):
         got = spec.fn(*inputs, **kwargs)
-        assert got.dtype == out_dtype, kwargs
-        np.testing.assert_allclose(got, oracle(spec, inputs, **kwargs), rtol=rtol,
+        assert dtype_of(got) == out_dtype, kwargs
+        np.testing.assert_allclose(to_numpy(got), oracle(spec, inputs, **kwargs), rtol=rtol,
                                    atol=rtol)
 
 
 @pytest.mark.parametrize("spec", TWO_SIDED_SPECS, ids=repr)
 @pytest.mark.parametrize("float64_input", [0, 1])
+@FLOAT64
 def test_float64_beside_float32_is_computed_in_float64(spec, float64_input):
     """float64 data (numpy's default) beside a float32 network output."""
     inputs = list(make_inputs(spec, seed=29, label_dtype="int32"))
     inputs[float64_input] = inputs[float64_input].astype(np.float64)
     got = spec.fn(*inputs)
-    assert got.dtype == tf.float64
-    np.testing.assert_allclose(got, oracle(spec, inputs), rtol=1e-6)
+    assert dtype_of(got) == "float64"
+    np.testing.assert_allclose(to_numpy(got), oracle(spec, inputs), rtol=1e-6)
 
 
 @pytest.mark.parametrize("dtype,out_dtype", [
-    ("float32", tf.float32), ("float16", tf.float32), ("float64", tf.float64)])
+    ("float32", "float32"), ("float16", "float32"),
+    pytest.param("float64", "float64", marks=FLOAT64)])
 def test_cycle_consistency_dtypes(dtype, out_dtype):
     x = np.array([[1.0, 2.0], [3.0, 4.0]], dtype)
     got = tl.cycle_consistency_loss(x, x + 1, x, x - 3)
-    assert got.dtype == out_dtype
-    np.testing.assert_allclose(got, 2.0)
+    assert dtype_of(got) == out_dtype
+    np.testing.assert_allclose(to_numpy(got), 2.0)
 
 
+@FLOAT64
 def test_cycle_consistency_mixes_float64_and_float32():
     x = np.array([[1.0, 2.0], [3.0, 4.0]])
     got = tl.cycle_consistency_loss(x, (x + 1).astype(np.float32), x.astype(np.float32), x - 3)
-    assert got.dtype == tf.float64
-    np.testing.assert_allclose(got, 2.0)
+    assert dtype_of(got) == "float64"
+    np.testing.assert_allclose(to_numpy(got), 2.0)
 
 
-@pytest.mark.parametrize("mode", ["callables", "tape", "tf_function"])
+@pytest.mark.parametrize("mode", [
+    "callables",
+    pytest.param("tape", marks=pytest.mark.tensorflow_only),  # tape= takes a tf.GradientTape.
+    pytest.param("tf_function", marks=pytest.mark.tensorflow_only),  # tf.function graph mode.
+])
 def test_combine_gradient_ratio_of_mean_reduced_losses(mode):
     """Incompatible shapes: lambda comes from the gradients of the per-example means.
 
@@ -1338,11 +1525,22 @@ def test_combine_gradient_ratio_of_mean_reduced_losses(mode):
     (2, 1); adv = [a^2, b^2] -> gradient (2a, 2b).
     """
     a, b = 1.5, -2.0
-    variables = [tf.Variable(a), tf.Variable(b)]
-    main = lambda: tf.stack([[variables[0], variables[1]], [variables[1], 3 * variables[0]]])
-    adv = lambda: tf.stack([variables[0] ** 2, variables[1] ** 2])
+    if mode == "callables":  # Every backend: Keras variables, differentiated by the library.
+        variables = [keras.Variable(a), keras.Variable(b)]
+
+        def main():
+            x, y = (v.value for v in variables)
+            return ops.stack([ops.stack([x, y]), ops.stack([y, 3 * x])])
+
+        def adv():
+            x, y = (v.value for v in variables)
+            return ops.stack([x ** 2, y ** 2])
+    else:
+        variables = [tf.Variable(a), tf.Variable(b)]
+        main = lambda: tf.stack([[variables[0], variables[1]], [variables[1], 3 * variables[0]]])
+        adv = lambda: tf.stack([variables[0] ** 2, variables[1] ** 2])
     if mode == "callables":
-        got = tl.combine_adversarial_loss(main, adv, gradient_ratio=0.5)
+        got = tl.combine_adversarial_loss(main, adv, gradient_ratio=0.5, variables=variables)
     elif mode == "tape":
         with tf.GradientTape(persistent=True) as tape:
             main_loss, adv_loss = main(), adv()
@@ -1352,4 +1550,4 @@ def test_combine_gradient_ratio_of_mean_reduced_losses(mode):
             main(), adv(), gradient_ratio=0.5, variables=variables))()
     coefficient = _ratio_coefficient([2.0, 1.0], [2 * a, 2 * b], 0.5)
     want = np.array([(a + b) / 2, (b + 3 * a) / 2]) + coefficient * np.array([a * a, b * b])
-    np.testing.assert_allclose(got, want, rtol=1e-6)
+    np.testing.assert_allclose(to_numpy(got), want, rtol=1e-6)

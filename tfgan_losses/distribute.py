@@ -10,14 +10,36 @@ global batch, so distributed and single-device training match exactly.
 
 Gradients are all-reduced by summing, so per-replica losses are divided by
 the number of replicas to make the sum the global-batch mean.
+
+On JAX (`keras.distribution.DataParallel`) and PyTorch a step computes on the
+global batch, so there is one replica and these functions change nothing;
+TensorFlow is imported only on the TensorFlow backend.
 """
 
-import tensorflow as tf
+import contextlib
+
+import keras
+
+
+def _tf_distribute():
+    """`tf.distribute` on the TensorFlow backend, else None."""
+    if keras.backend.backend() != "tensorflow":
+        return None
+    import tensorflow as tf  # pylint: disable=import-outside-toplevel
+
+    return tf.distribute
 
 
 def num_replicas():
     """Replicas in sync in the current `tf.distribute` context (1 outside any)."""
-    return tf.distribute.get_strategy().num_replicas_in_sync
+    distribute = _tf_distribute()
+    return 1 if distribute is None else distribute.get_strategy().num_replicas_in_sync
+
+
+def strategy_scope(model):
+    """The scope of `model`'s `tf.distribute` strategy; a no-op on other backends."""
+    strategy = getattr(model, "distribute_strategy", None)
+    return strategy.scope() if strategy is not None else contextlib.nullcontext()
 
 
 def replica_slice_draw(draw, batch_size):
@@ -32,7 +54,8 @@ def replica_slice_draw(draw, batch_size):
       `draw(batch_size)` outside `tf.distribute`; else replica r's rows
       `[r * batch_size, (r + 1) * batch_size)` of `draw(replicas * batch_size)`.
     """
-    context = tf.distribute.get_replica_context()
+    distribute = _tf_distribute()
+    context = None if distribute is None else distribute.get_replica_context()
     replicas = context.num_replicas_in_sync if context is not None else 1
     if replicas == 1:
         return draw(batch_size)

@@ -1,26 +1,30 @@
 """Combining a main loss with an adversarial loss, by weight or by gradient ratio.
 
 TF-GAN's `combine_adversarial_loss` found the gradients with `tf.gradients`,
-which only works in TF1 graphs. In TF2 the gradient-ratio mode gets them in one
+which only works in TF1 graphs. Here the gradient-ratio mode gets them in one
 of three ways, tried in this order:
 
-1. `main_loss` and `adversarial_loss` are zero-argument callables: they are
-   evaluated under a `tf.GradientTape` here (works everywhere; the natural TF2
-   form). Without `variables`, the trainable variables they read are used.
-2. `tape=` is a *persistent* `tf.GradientTape` that recorded both losses.
+1. `main_loss` and `adversarial_loss` are zero-argument callables: each is
+   evaluated and differentiated here, on every backend (the natural form).
+   On TensorFlow, without `variables`, the trainable variables they read are
+   used; JAX and PyTorch need `variables`.
+2. `tape=` is a *persistent* `tf.GradientTape` that recorded both losses
+   (TensorFlow).
 3. Inside a `tf.function` (graph mode), `tf.gradients` works as in TF1.
 
-Eagerly, with plain tensors and no tape, the gradients are lost; that raises a
-`RuntimeError` saying so. The weight-factor mode needs no gradients and works
-everywhere.
+With plain tensors otherwise (eagerly, or on JAX and PyTorch) the gradients are
+lost; that raises a `RuntimeError` saying so. The weight-factor mode needs no
+gradients and works everywhere.
 """
 
 import math
 import numbers
 
-import tensorflow as tf
+import keras
 from absl import logging
 from keras import ops
+
+from tfgan_losses.gradients import value_and_gradients
 
 
 def numerically_stable_global_norm(tensor_list):
@@ -50,7 +54,16 @@ def numerically_stable_global_norm(tensor_list):
 
 def _static_value(value):
     """Returns `value` as a Python number when known without running, else None."""
-    return tf.get_static_value(tf.convert_to_tensor(value))
+    if isinstance(value, numbers.Real):
+        return value
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf  # pylint: disable=import-outside-toplevel
+
+        return tf.get_static_value(tf.convert_to_tensor(value))
+    try:
+        return float(ops.convert_to_numpy(value))
+    except Exception:  # A traced value (jit): not known without running.  # pylint: disable=broad-except
+        return None
 
 
 def _validate_args(weight_factor, gradient_ratio, gradient_ratio_epsilon):
@@ -66,7 +79,8 @@ def _validate_args(weight_factor, gradient_ratio, gradient_ratio_epsilon):
 def _must_reduce_to_batch(main_loss, adversarial_loss):
     """Whether the losses' shapes are incompatible, so both are mean-reduced to [batch]."""
     main_shape, adv_shape = tuple(main_loss.shape), tuple(adversarial_loss.shape)
-    if tf.TensorShape(main_shape).is_compatible_with(adv_shape):
+    if len(main_shape) == len(adv_shape) and all(
+            a is None or b is None or a == b for a, b in zip(main_shape, adv_shape)):
         return False
     if not main_shape or not adv_shape or main_shape[0] != adv_shape[0]:
         raise ValueError(
@@ -84,6 +98,13 @@ def _batch_mean(loss):
 
 def _gradient_magnitudes(main_loss, adversarial_loss, variables, tape):
     """Returns the global gradient norms of both losses with respect to `variables`."""
+    if keras.backend.backend() != "tensorflow":
+        raise RuntimeError(
+            "combine_adversarial_loss(gradient_ratio=...) cannot differentiate tensors on "
+            f"the {keras.backend.backend()!r} backend: pass the losses as zero-argument "
+            "callables, with `variables`.")
+    import tensorflow as tf  # pylint: disable=import-outside-toplevel
+
     if tape is not None:
         if variables is None:
             variables = tape.watched_variables()
@@ -108,6 +129,27 @@ def _gradient_magnitudes(main_loss, adversarial_loss, variables, tape):
             "persistent `tape=` that recorded them, or call it inside tf.function.")
     return (numerically_stable_global_norm(main_grads),
             numerically_stable_global_norm(adv_grads))
+
+
+def _losses_and_magnitudes(main_loss_fn, adversarial_loss_fn, variables):
+    """Evaluates both loss callables and the global norms of their (summed) gradients
+    with respect to `variables`, through the backend's own gradient."""
+    if variables is None:
+        raise ValueError(
+            "combine_adversarial_loss(gradient_ratio=...) needs `variables` on the "
+            f"{keras.backend.backend()!r} backend: only TensorFlow's tape can find the "
+            "variables that the loss callables read.")
+    losses, magnitudes = [], []
+    for loss_fn in (main_loss_fn, adversarial_loss_fn):
+        def summed_and_loss(loss_fn=loss_fn):
+            loss = ops.convert_to_tensor(loss_fn())
+            return ops.sum(loss), loss
+
+        (_, loss), gradients = value_and_gradients(summed_and_loss, variables,
+                                                   differentiable_outputs=True)
+        losses.append(loss)
+        magnitudes.append(numerically_stable_global_norm(gradients))
+    return losses, magnitudes
 
 
 def combine_adversarial_loss(
@@ -154,14 +196,23 @@ def combine_adversarial_loss(
     """
     del scalar_summaries, gradient_summaries, scope
     _validate_args(weight_factor, gradient_ratio, gradient_ratio_epsilon)
+    magnitudes = None
     if callable(main_loss) or callable(adversarial_loss):
         if not (callable(main_loss) and callable(adversarial_loss)):
             raise ValueError(
                 "`main_loss` and `adversarial_loss` must both be callables or both tensors.")
-        with tf.GradientTape(persistent=True) as tape:
-            if variables is not None:
-                tape.watch(variables)
+        if gradient_ratio is None:
             main_loss, adversarial_loss = main_loss(), adversarial_loss()
+        elif keras.backend.backend() == "tensorflow":
+            import tensorflow as tf  # pylint: disable=import-outside-toplevel
+
+            with tf.GradientTape(persistent=True) as tape:
+                if variables is not None:  # Keras variables too: the tape takes their value.
+                    tape.watch([getattr(v, "value", v) for v in variables])
+                main_loss, adversarial_loss = main_loss(), adversarial_loss()
+        else:
+            (main_loss, adversarial_loss), magnitudes = _losses_and_magnitudes(
+                main_loss, adversarial_loss, variables)
     main_loss = ops.convert_to_tensor(main_loss)
     adversarial_loss = ops.convert_to_tensor(adversarial_loss)
     reduce_to_batch = _must_reduce_to_batch(main_loss, adversarial_loss)
@@ -172,7 +223,7 @@ def combine_adversarial_loss(
         coefficient = ops.cast(weight_factor, adversarial_loss.dtype)
     else:
         # Differentiated before the reduction, which the tape may not have recorded.
-        main_magnitude, adv_magnitude = _gradient_magnitudes(
+        main_magnitude, adv_magnitude = magnitudes or _gradient_magnitudes(
             main_loss, adversarial_loss, variables, tape)
         if reduce_to_batch:
             # A per-example mean's gradient is the sum's divided by the example's size.

@@ -1,4 +1,4 @@
-"""The WGAN-GP gradient penalty, in TF2: eager, `tf.function` and XLA.
+"""The WGAN-GP gradient penalty on every Keras backend: eager, compiled and XLA.
 
 Gulrajani et al., "Improved Training of Wasserstein GANs",
 https://arxiv.org/abs/1704.00028. A differentiable critic is 1-Lipschitz iff
@@ -6,20 +6,23 @@ its gradient norm is at most 1 everywhere; WGAN-GP penalises the norm's
 distance from 1 on random points between real and generated samples.
 
 TF-GAN's version uses `tf.gradients` and fails eagerly; this one takes the
-gradient with a `tf.GradientTape`, so it works eagerly, inside `tf.function`
-and with `jit_compile=True`, and stays differentiable with respect to the
-critic's variables when called under an outer tape (as a training step does).
+inner gradient with each backend's own (`tfgan_losses.gradients.input_gradients`:
+`tf.GradientTape`, `jax.grad` over a stateless call,
+`torch.autograd.grad(..., create_graph=True)`), so it works eagerly, compiled
+and with XLA, and stays differentiable with respect to the critic's variables
+(as a training step needs).
 It fixes the bugs of Keras's GAN examples: the interpolation weight is uniform
 in [0, 1], one per example, and `epsilon` sits inside the square root.
 """
 
+import contextlib
 import numbers
 
 import keras
-import tensorflow as tf
 from keras import ops
 
 from tfgan_losses.distribute import replica_slice_draw
+from tfgan_losses.gradients import input_gradients
 from tfgan_losses.losses.reduction import (
     Reduction, check_compatible_shapes, compute_weighted_loss, to_float)
 
@@ -46,19 +49,19 @@ def _critic_gradients(discriminator_fn, interpolates, generator_inputs, discrimi
     float16 gradients do not underflow under mixed precision (pass the loss
     scale).
     """
-    with tf.GradientTape() as tape:
-        tape.watch(interpolates)
-        if discriminator_scope is None:
-            outputs = discriminator_fn(interpolates, generator_inputs)
-        else:
-            with tf.compat.v1.variable_scope(discriminator_scope, reuse=tf.compat.v1.AUTO_REUSE):
-                outputs = discriminator_fn(interpolates, generator_inputs)
+    if gradient_scale is not None:
+        gradient_scale = ops.minimum(ops.cast(gradient_scale, "float32"), MAX_GRADIENT_SCALE)
+
+    def critic(inputs):
+        with _variable_scope(discriminator_scope):
+            outputs = discriminator_fn(inputs, generator_inputs)
         if isinstance(outputs, (tuple, list)):  # e.g. ACGAN: (logits, class logits)
             outputs = outputs[0]
         if gradient_scale is not None:
-            gradient_scale = ops.minimum(ops.cast(gradient_scale, "float32"), MAX_GRADIENT_SCALE)
             outputs = ops.cast(outputs, "float32") * gradient_scale
-    gradients = tape.gradient(outputs, interpolates)
+        return outputs
+
+    gradients = input_gradients(critic, interpolates)
     if gradients is None:
         raise ValueError("The output of `discriminator_fn` does not depend on its input data, "
                          "so it has no gradient to penalise.")
@@ -68,11 +71,33 @@ def _critic_gradients(discriminator_fn, interpolates, generator_inputs, discrimi
     return gradients
 
 
+def _variable_scope(discriminator_scope):
+    """TF1's variable scope `discriminator_scope`, reused (TensorFlow only), or a no-op."""
+    if discriminator_scope is None:
+        return contextlib.nullcontext()
+    if keras.backend.backend() != "tensorflow":
+        raise ValueError("`discriminator_scope` is a TF1 variable scope, which exists on the "
+                         f"TensorFlow backend only; got it on {keras.backend.backend()!r}.")
+    import tensorflow as tf  # pylint: disable=import-outside-toplevel
+
+    return tf.compat.v1.variable_scope(discriminator_scope, reuse=tf.compat.v1.AUTO_REUSE)
+
+
+def _rank(tensor):
+    """The rank of `tensor`, or None where it is unknown (a TensorFlow graph)."""
+    try:
+        return len(tensor.shape)
+    except ValueError:
+        return None
+
+
 def _uniform(shape, dtype, seed):
-    """U[0, 1) draws; without a seed, from TensorFlow's stateful op as TF-GAN draws them
-    (Keras's unseeded draws keep their state in a variable, which a second TF1 graph
-    cannot use)."""
-    if seed is None:
+    """U[0, 1) draws; without a seed on TensorFlow, from its stateful op as TF-GAN draws
+    them (Keras's unseeded draws keep their state in a variable, which a second TF1
+    graph cannot use)."""
+    if seed is None and keras.backend.backend() == "tensorflow":
+        import tensorflow as tf  # pylint: disable=import-outside-toplevel
+
         return tf.random.uniform(shape, dtype=dtype)
     return keras.random.uniform(shape, dtype=dtype, seed=seed)
 
@@ -140,7 +165,7 @@ def wasserstein_gradient_penalty(
     real_data = ops.convert_to_tensor(real_data)
     generated_data = ops.cast(ops.convert_to_tensor(generated_data), real_data.dtype)
     for name, data in (("real_data", real_data), ("generated_data", generated_data)):
-        if data.shape.rank is None:
+        if _rank(data) is None:
             raise ValueError(f"`{name}` can't have unknown rank.")
     check_compatible_shapes(real_data, generated_data, "real_data", "generated_data")
 
@@ -157,5 +182,5 @@ def wasserstein_gradient_penalty(
     slopes = ops.sqrt(gradient_squares + epsilon)
     penalties = slopes / target - 1.0
     if one_sided:
-        penalties = ops.maximum(0.0, penalties)
+        penalties = ops.relu(penalties)  # max(0, x); keeps float64 on every backend.
     return compute_weighted_loss(ops.square(penalties), weights, reduction)

@@ -145,4 +145,12 @@ def compute_weighted_loss(losses, weights=1.0,
     else:  # SUM_BY_NONZERO_WEIGHTS
         nonzero = ops.cast(ops.not_equal(weights, 0), losses.dtype)
         denominator = ops.sum(ops.ones_like(losses) * nonzero)
-    return ops.divide_no_nan(total, denominator)
+    return _divide_no_nan(total, denominator)
+
+
+def _divide_no_nan(numerator, denominator):
+    """`numerator / denominator`, 0 where the denominator is 0, in the inputs' precision
+    (Keras's PyTorch `ops.divide_no_nan` computes float64 in float32)."""
+    zero = ops.equal(denominator, 0)
+    quotient = numerator / ops.where(zero, ops.ones_like(denominator), denominator)
+    return ops.where(zero, ops.zeros_like(quotient), quotient)

@@ -21,7 +21,15 @@ k / (k + 1). Only the moving statistics change; the weights do not.
 """
 
 import keras
-import tensorflow as tf
+
+
+def _executing_eagerly():
+    """False inside a `tf.function`; True on the other backends, which trace nothing here."""
+    if keras.backend.backend() != "tensorflow":
+        return True
+    import tensorflow as tf  # pylint: disable=import-outside-toplevel
+
+    return tf.executing_eagerly()
 
 
 def batch_norm_layers(model):
@@ -58,7 +66,7 @@ def recalibrate_batch_norm(model, input_batches):
       3
       >>> export_generator(gan.generator, "out/generator")
     """
-    if not tf.executing_eagerly():
+    if not _executing_eagerly():
         raise RuntimeError("recalibrate_batch_norm runs eagerly; call it outside tf.function.")
     layers = batch_norm_layers(model)
     momenta = [layer.momentum for layer in layers]

@@ -5,9 +5,6 @@ import os
 
 import keras
 import numpy as np
-import tensorflow as tf
-
-from tfgan_losses.eval.image_grid import image_grid_uint8
 
 
 class ClipWeights(keras.callbacks.Callback):
@@ -151,6 +148,9 @@ class GANSummaries(keras.callbacks.Callback):
 
     def __init__(self, log_dir, generator_inputs, grid_size, every_n_steps=100):
         super().__init__()
+        import tensorflow as tf  # TensorBoard's writer, on every backend.
+
+        self._summary = tf.summary
         self.writer = tf.summary.create_file_writer(log_dir)
         self.generator_inputs = generator_inputs
         self.grid_size = grid_size
@@ -158,8 +158,10 @@ class GANSummaries(keras.callbacks.Callback):
 
     def sample_grid(self):
         """Returns the sample grid as a uint8 array [height, width, channels]."""
+        from tfgan_losses.eval.image_grid import image_grid_uint8  # Imports TensorFlow.
+
         images = self.model.generator(self.generator_inputs, training=False)
-        return image_grid_uint8(np.asarray(images), self.grid_size)
+        return image_grid_uint8(keras.ops.convert_to_numpy(images), self.grid_size)
 
     def on_train_batch_end(self, batch, logs=None):
         step = self.model.global_step
@@ -167,7 +169,7 @@ class GANSummaries(keras.callbacks.Callback):
             return
         with self.writer.as_default(step=step):
             for key, value in (logs or {}).items():
-                tf.summary.scalar(key, float(value))
-            tf.summary.image("generated_images", self.sample_grid()[None], max_outputs=1)
+                self._summary.scalar(key, float(value))
+            self._summary.image("generated_images", self.sample_grid()[None], max_outputs=1)
         self.writer.flush()
 

@@ -7,18 +7,29 @@ The SavedModel needs no project code to run:
 
 The generator runs in inference mode (batch-norm moving statistics) and the
 images come out as float32 whatever the training precision.
+
+A SavedModel is TensorFlow's format, so TensorFlow's Keras writes it on every
+backend: after training on JAX or PyTorch the generator goes, as a `.keras`
+file, to a TensorFlow-backend process (`python -m
+tfgan_losses.training.export`), which writes the same SavedModel as a
+TensorFlow run would.
 """
 
 import os
 import shutil
+import subprocess
+import sys
 import tempfile
 
 import keras
-import tensorflow as tf
+
+import tfgan_losses
 
 
 def _input_signature(generator, input_names):
     """One `tf.TensorSpec` per generator input, batch axis left open."""
+    import tensorflow as tf  # pylint: disable=import-outside-toplevel
+
     inputs = generator.inputs
     if input_names is None:
         input_names = ["noise"] if len(inputs) == 1 else [tensor.name for tensor in inputs]
@@ -71,6 +82,10 @@ def export_generator(generator, export_dir, input_names=None):
       TensorShape([4, 28, 28, 1])
     """
     check_export_dir(export_dir)
+    if keras.backend.backend() != "tensorflow":
+        return _export_in_tensorflow_process(generator, export_dir, input_names)
+    import tensorflow as tf  # pylint: disable=import-outside-toplevel
+
     signature = _input_signature(generator, input_names)
 
     def serve(*inputs):
@@ -98,3 +113,36 @@ def export_generator(generator, export_dir, input_names=None):
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return export_dir
+
+
+def _export_in_tensorflow_process(generator, export_dir, input_names):
+    """`export_generator` run by a TensorFlow-backend Python on a `.keras` copy of
+    `generator` (its layers must be Keras's, tfgan_losses's or registered)."""
+    with tempfile.TemporaryDirectory() as folder:
+        keras_file = os.path.join(folder, "generator.keras")
+        generator.save(keras_file)
+        package_root = os.path.dirname(os.path.dirname(os.path.abspath(tfgan_losses.__file__)))
+        env = {**os.environ, "KERAS_BACKEND": "tensorflow",
+               "PYTHONPATH": os.pathsep.join(
+                   filter(None, [package_root, os.environ.get("PYTHONPATH")]))}
+        command = [sys.executable, "-m", "tfgan_losses.training.export", keras_file,
+                   os.path.abspath(export_dir), *(input_names or [])]
+        result = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+    if result.returncode:
+        raise RuntimeError(
+            f"Exporting the generator in a TensorFlow process failed (exit code "
+            f"{result.returncode}):\n{result.stderr[-4000:]}")
+    return os.path.abspath(export_dir)
+
+
+def main(argv):
+    """`python -m tfgan_losses.training.export GENERATOR.keras EXPORT_DIR [INPUT_NAME ...]`."""
+    if len(argv) < 2:
+        raise SystemExit(main.__doc__)
+    keras_file, export_dir, *input_names = argv
+    export_generator(keras.models.load_model(keras_file, compile=False), export_dir,
+                     input_names or None)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -17,12 +17,19 @@ data, in inference mode, changing no training state.
 Feed batches of `discriminator_steps * batch_size` examples; every
 discriminator update takes its own `batch_size` of them (update i takes every
 `discriminator_steps`-th example from the i-th). The model runs
-eagerly (`run_eagerly=True`), as a graph (default) and with XLA
-(`jit_compile=True`). It uses `tf.GradientTape`: TensorFlow is the backend.
+eagerly (`run_eagerly=True`), compiled (default) and with XLA
+(`jit_compile=True`) on TensorFlow, JAX and PyTorch: the step below is
+written once, and `tfgan_losses.gradients` takes its gradients and applies its
+updates the way each backend does (on JAX as the pure, jitted
+`train_step(state, data)` of Keras's trainer, both optimizers' state and the
+step count travelling in `model.optimizer.variables`).
 
 Scaling out:
 
-* `tf.distribute` (build and compile under `strategy.scope()`): per-replica
+* JAX: `keras.distribution.DataParallel` (set it before building the
+  networks); the step computes on the global batch, so it equals the
+  single-device step.
+* TensorFlow: `tf.distribute` (build and compile under `strategy.scope()`): per-replica
   losses are divided by the replica count (gradients are summed across
   replicas), logs are averaged across replicas, and each replica draws its
   own slice of one global noise batch (`tfgan_losses.distribute`), so a step
@@ -38,10 +45,11 @@ import contextlib
 import types
 
 import keras
-import tensorflow as tf
 from keras import ops
 
-from tfgan_losses.distribute import replica_slice_draw, scale_loss_for_replicas
+from tfgan_losses.distribute import replica_slice_draw, scale_loss_for_replicas, strategy_scope
+from tfgan_losses.gradients import apply_gradients, run_step, value_and_gradients
+from tfgan_losses.gradients.scope import RecordingScope
 from tfgan_losses.losses import keras_losses
 from tfgan_losses.losses.gradient_penalty import wasserstein_gradient_penalty
 from tfgan_losses.training.batch_norm import batch_norm_layers
@@ -90,57 +98,33 @@ def _scale_loss(optimizer, loss):
     return loss
 
 
-def _non_finite_on_every_replica_if_on_one(gradients):
-    """Makes this replica's gradients non-finite when any replica's are.
-
-    Keras's `LossScaleOptimizer` skips a step whose gradients overflowed, but under
-    `tf.distribute` it judges the first replica's gradients before the replicas' are
-    summed: an overflow on another replica alone would reach the weights. Dividing
-    one gradient by 1, or by 0 when any replica counted a non-finite gradient, makes
-    every replica see what any replica saw.
-    """
-    context = tf.distribute.get_replica_context()
-    if context is None or context.num_replicas_in_sync == 1:
-        return gradients
-    present = [index for index, gradient in enumerate(gradients) if gradient is not None]
-    finite = ops.all(ops.stack([ops.all(ops.isfinite(gradients[i])) for i in present]))
-    non_finite_replicas = context.all_reduce(tf.distribute.ReduceOp.SUM,
-                                             ops.cast(ops.logical_not(finite), "float32"))
-    finite_everywhere = ops.equal(non_finite_replicas, 0.0)
-    gradients = list(gradients)
-    first = present[0]
-    gradients[first] = gradients[first] / ops.cast(finite_everywhere, gradients[first].dtype)
-    return gradients
-
-
-def _apply_gradients(optimizer, tape, scaled_loss, variables):
-    """One optimizer update of `variables` from `tape` (a `LossScaleOptimizer` unscales,
-    and skips the update when the gradients overflowed on any replica)."""
-    gradients = tape.gradient(scaled_loss, variables)
-    if isinstance(optimizer, keras.optimizers.LossScaleOptimizer):
-        gradients = _non_finite_on_every_replica_if_on_one(gradients)
-    optimizer.apply_gradients(zip(gradients, variables))
-
-
-def _call_in_stateless_scope(model, call, discard=()):
-    """Runs `call()`, a call of `model`; returns its outputs and the losses it added.
+def _call_in_stateless_scope(call, discard=()):
+    """Runs `call()`, a call of a network; returns its outputs and the losses it added
+    (which an enclosing loss-collecting scope collects too).
 
     Keras keeps `add_loss` losses (activity regularizers, the spectrally
     normalized kernels' weight decay) on the layers until their next call, a
     list that the replica threads of a `tf.distribute` strategy share; a
-    `keras.StatelessScope` collects one call's losses in this thread. The
-    variable updates it holds back (batch-norm statistics, spectral-norm
-    vectors) are applied when the call returns, except to the variables in
-    `discard`.
+    stateless scope collects one call's losses in this thread. The variable
+    updates it holds back (batch-norm statistics, spectral-norm vectors) are
+    applied when the call returns, except to the variables in `discard`.
     """
-    with keras.StatelessScope(collect_losses=True) as scope:
+    with _losses_collected(discard) as losses:
         outputs = call()
+    return outputs, losses
+
+
+@contextlib.contextmanager
+def _losses_collected(discard=()):
+    """Collects the losses that layers add inside into the list it yields (and in an
+    enclosing collecting scope); assigns the variable updates made inside when it
+    exits, except to the variables in `discard`."""
+    with RecordingScope(collect_losses=True) as scope:
+        yield scope.losses
     discarded = {id(variable) for variable in discard}
-    for variable in model.variables:
-        value = scope.get_current_value(variable)
-        if value is not None and id(variable) not in discarded:
+    for variable, value in scope.updates():
+        if id(variable) not in discarded:
             variable.assign(value)
-    return outputs, scope.losses
 
 
 def _weight_regularization(model):
@@ -164,6 +148,48 @@ def _in_multi_worker_mode(strategy):
         return False
     tasks = resolver.cluster_spec().as_dict()
     return sum(len(addresses) for addresses in tasks.values()) > 1
+
+
+def _deserialize_optimizer(config):
+    """The optimizer of a serialized `config`, as the running backend implements it.
+
+    A file written on PyTorch names Keras's PyTorch classes (its Adam is its own
+    class); `keras.optimizers.deserialize` maps them to this backend's, also for
+    the optimizer that a `LossScaleOptimizer` wraps.
+    """
+    if isinstance(config, dict) and config.get("class_name") == "LossScaleOptimizer":
+        arguments = dict(config["config"])
+        inner = _deserialize_optimizer(arguments.pop("inner_optimizer"))
+        return keras.optimizers.LossScaleOptimizer(inner, **arguments)
+    return keras.optimizers.deserialize(config)
+
+
+class _GANOptimizers:
+    """The two optimizers and the step count, as Keras's trainers see `model.optimizer`.
+
+    Keras's JAX trainer carries `model.optimizer.variables` in and out of its
+    pure train step, and writes them back after `fit`; here they are both
+    optimizers' variables and the count of completed train steps, which is also
+    `iterations` (the step that `keras.callbacks.TensorBoard` logs at). Each
+    optimizer is saved with the model under its own name.
+    """
+
+    built = True
+
+    def __init__(self, generator_optimizer, discriminator_optimizer, train_steps):
+        self.generator_optimizer = generator_optimizer
+        self.discriminator_optimizer = discriminator_optimizer
+        self.iterations = train_steps
+
+    @property
+    def variables(self):
+        return ([self.iterations] + list(self.generator_optimizer.variables)
+                + list(self.discriminator_optimizer.variables))
+
+    def __getattr__(self, name):
+        raise AttributeError(
+            f"A GANModel has two optimizers, so `model.optimizer.{name}` is ambiguous: use "
+            f"`model.generator_optimizer.{name}` or `model.discriminator_optimizer.{name}`.")
 
 
 def _adversarial_logits(outputs):
@@ -227,21 +253,22 @@ class GANModel(keras.Model):
         self.seed = seed
         self.seed_generator = keras.random.SeedGenerator(seed)
         # Completed train steps (a loss-scale optimizer does not count the updates it
-        # skips). Kept out of Keras's weight tracking and saved under its own key, as
-        # the seed state is, so checkpoints written before it existed still load.
+        # skips). `model.optimizer.iterations` after `compile`; kept out of Keras's
+        # weight tracking and saved under its own key, as the seed state is, so
+        # checkpoints written before it existed still load.
         self._counters = types.SimpleNamespace(train_steps=keras.Variable(
-            0, dtype="int64", trainable=False, name="train_steps",
+            0, dtype="int", trainable=False, name="train_steps",
             aggregation="only_first_replica"))
         self.generator_ema_decay = generator_ema_decay
         self._generator_averages = [
             self._average_variable(variable) for variable in generator.trainable_variables
         ] if generator_ema_decay else []
-        # The noise stream of `test_step`, apart from training's; untracked, as the
-        # step count is, so that checkpoints keep their layout.
-        evaluation_seed = keras.random.SeedGenerator(seed)
-        self._evaluation = types.SimpleNamespace(
-            initial_seed_state=ops.copy(evaluation_seed.state.value),
-            seed_state=evaluation_seed.state)
+        # The noise stream of `test_step`, apart from training's. Its state is one of
+        # the model's non-trainable variables, which Keras's JAX trainer passes
+        # through `test_step`, but is not saved: every `evaluate` restarts it.
+        self.evaluation_seed_generator = keras.random.SeedGenerator(seed)
+        self._initial_evaluation_seed_state = ops.convert_to_numpy(
+            self.evaluation_seed_generator.state.value)
         self._discriminator_clip_value = None
         self.discriminator_loss_tracker = keras.metrics.Mean(name="discriminator_loss")
         self.generator_loss_tracker = keras.metrics.Mean(name="generator_loss")
@@ -264,7 +291,7 @@ class GANModel(keras.Model):
             shape=variable.shape, dtype=variable.dtype, trainable=False,
             name="generator_ema_" + variable.path.replace("/", "_"),
             aggregation="only_first_replica")
-        average.assign(variable)
+        average.assign(ops.copy(variable))  # A buffer of its own: JAX donates the state.
         return average
 
     def call(self, inputs, training=False):
@@ -305,6 +332,14 @@ class GANModel(keras.Model):
                 f"`gradient_penalty_weight` must be >= 0; got {gradient_penalty_weight}.")
         self._build_networks()
         super().compile(**kwargs)
+        if (keras.backend.backend() == "torch" and gradient_penalty_weight
+                and self.jit_compile):
+            if kwargs.get("jit_compile", "auto") is True:
+                raise ValueError(
+                    "`jit_compile=True` on PyTorch cannot train with `gradient_penalty_weight`: "
+                    "torch.compile has no double backward, which the penalty's gradient "
+                    "needs. Use jit_compile=False (or 'auto', which chooses it).")
+            self.jit_compile = False
         self.generator_optimizer = self._loss_scaled(keras.optimizers.get(
             generator_optimizer
             or keras.optimizers.Adam(_GENERATOR_LEARNING_RATE, beta_1=_ADAM_BETA_1)))
@@ -318,9 +353,11 @@ class GANModel(keras.Model):
         # Create the optimizers' slots now, in the model's distribution scope:
         # under tf.distribute they cannot be created inside the train function,
         # and loading a `.keras` file restores their state into them.
-        with self.distribute_strategy.scope():
+        with strategy_scope(self):
             self.generator_optimizer.build(self.generator.trainable_variables)
             self.discriminator_optimizer.build(self.discriminator.trainable_variables)
+        self.optimizer = _GANOptimizers(
+            self.generator_optimizer, self.discriminator_optimizer, self._counters.train_steps)
 
     def _build_networks(self):
         """Creates the weights of a network that has none yet (a subclassed model).
@@ -375,8 +412,9 @@ class GANModel(keras.Model):
 
     def compile_from_config(self, config):
         config = dict(config)
-        for key in ("generator_optimizer", "discriminator_optimizer",
-                    "generator_loss", "discriminator_loss"):
+        for key in ("generator_optimizer", "discriminator_optimizer"):
+            config[key] = _deserialize_optimizer(config[key])
+        for key in ("generator_loss", "discriminator_loss"):
             config[key] = keras.saving.deserialize_keras_object(config[key])
         self.compile(**config)
 
@@ -524,13 +562,28 @@ class GANModel(keras.Model):
 
     def _logs(self):
         logs = {tracker.name: tracker.result() for tracker in self.metrics}
-        if _in_multi_worker_mode(self.distribute_strategy):
+        if _in_multi_worker_mode(getattr(self, "distribute_strategy", None)):
             # Keras 3 reduces logs across workers along axis 0, which scalars lack
             # (tensorflow/tensorflow#72388).
             logs = {name: ops.reshape(value, (1,)) for name, value in logs.items()}
         return logs
 
-    def train_step(self, data):
+    def train_step(self, *args):
+        """One training step: Keras's trainer calls it with `(data)`, or `(state, data)` on JAX."""
+        return run_step(self._train_step, self._state_variables(optimizer=True), *args)
+
+    def test_step(self, *args):
+        """See `_test_step`; called as `train_step` is."""
+        return run_step(self._test_step, self._state_variables(optimizer=False), *args)
+
+    def _state_variables(self, optimizer):
+        """The variable groups of Keras's JAX trainer's state, in its order."""
+        groups = [self.trainable_variables, self.non_trainable_variables]
+        if optimizer:
+            groups.append(self.optimizer.variables)
+        return groups + [self.metrics_variables]
+
+    def _train_step(self, data):
         real_data, labels = self._unpack(data)
         real_slices = self._split_batch(real_data)
         label_slices = self._split_batch(labels)
@@ -542,7 +595,7 @@ class GANModel(keras.Model):
         self._counters.train_steps.assign_add(1)
         return self._logs()
 
-    def test_step(self, data):
+    def _test_step(self, data):
         """The losses and output means that training logs, on held-out data.
 
         One pass over the whole batch (no slices, no update): the networks run
@@ -558,7 +611,7 @@ class GANModel(keras.Model):
         with self._evaluation_noise():
             generator_inputs = self.sample_generator_inputs(batch_size, labels)
             generated_data, generator_call_losses = _call_in_stateless_scope(
-                self.generator, lambda: self.generator(generator_inputs, training=False))
+                lambda: self.generator(generator_inputs, training=False))
             # Each batch counts by its size, so that a partial last batch weighs less.
             self._track_discriminator(*self._discriminator_loss(
                 real_data, generated_data, generator_inputs, labels, training=False),
@@ -572,11 +625,11 @@ class GANModel(keras.Model):
     def _evaluation_noise(self):
         """Draws from the evaluation noise stream while inside, the training one kept aside."""
         training_state = ops.copy(self.seed_generator.state.value)
-        self.seed_generator.state.assign(self._evaluation.seed_state)
+        self.seed_generator.state.assign(self.evaluation_seed_generator.state)
         try:
             yield
         finally:
-            self._evaluation.seed_state.assign(self.seed_generator.state)
+            self.evaluation_seed_generator.state.assign(self.seed_generator.state)
             self.seed_generator.state.assign(training_state)
 
     def evaluate(self, *args, **kwargs):
@@ -585,7 +638,7 @@ class GANModel(keras.Model):
         Every evaluation (also `fit`'s `validation_data`) draws the same noise
         for the same data, so that its numbers differ only as the networks do.
         """
-        self._evaluation.seed_state.assign(self._evaluation.initial_seed_state)
+        self.evaluation_seed_generator.state.assign(self._initial_evaluation_seed_state)
         return super().evaluate(*args, **kwargs)
 
     def _discriminator_loss(self, real_data, generated_data, generator_inputs, labels,
@@ -600,32 +653,34 @@ class GANModel(keras.Model):
         Returns:
           `(loss, penalty or None, real_logits, generated_logits)`.
         """
-        call_losses = []
-
         def discriminate(data, generator_inputs):
-            outputs, losses = _call_in_stateless_scope(
-                self.discriminator,
+            # A scope per call: a layer called again drops its former losses from the
+            # scope it is called in.
+            outputs, _ = _call_in_stateless_scope(
                 lambda: self.discriminate(data, generator_inputs, training=training))
-            call_losses.extend(losses)
             return outputs
 
-        real_outputs = discriminate(real_data, generator_inputs)
-        generated_outputs = discriminate(generated_data, generator_inputs)
+        # Every call's losses, the penalty's call too, which on JAX leave its inner
+        # gradient through the scopes (a Python list would hold values of that trace).
+        with _losses_collected() as call_losses:
+            real_outputs = discriminate(real_data, generator_inputs)
+            generated_outputs = discriminate(generated_data, generator_inputs)
+            penalty = None
+            if self.gradient_penalty_weight:
+                penalty = wasserstein_gradient_penalty(
+                    real_data, generated_data, generator_inputs, discriminate,
+                    seed=self.seed_generator,
+                    gradient_scale=_loss_scale(self.discriminator_optimizer))
         real_logits = _adversarial_logits(real_outputs)
         generated_logits = _adversarial_logits(generated_outputs)
         loss = _replica_loss(self.discriminator_loss, real_logits, generated_logits)
         loss += self.discriminator_auxiliary_loss(
             generator_inputs, real_outputs, generated_outputs, labels)
-        penalty = None
-        if self.gradient_penalty_weight:
-            penalty = wasserstein_gradient_penalty(
-                real_data, generated_data, generator_inputs, discriminate,
-                seed=self.seed_generator,
-                gradient_scale=_loss_scale(self.discriminator_optimizer))
+        if penalty is not None:
             loss += self.gradient_penalty_weight * penalty
-        regularization = call_losses + _weight_regularization(self.discriminator)
+        regularization = list(call_losses) + _weight_regularization(self.discriminator)
         if regularization:
-            loss += ops.sum(regularization)
+            loss += ops.sum([ops.cast(term, loss.dtype) for term in regularization])
         return loss, penalty, real_logits, generated_logits
 
     def _track_discriminator(self, loss, penalty, real_logits, generated_logits, weight=None):
@@ -638,13 +693,20 @@ class GANModel(keras.Model):
 
     def _discriminator_update(self, real_data, labels):
         generator_inputs = self.sample_generator_inputs(ops.shape(real_data)[0], labels)
-        generated_data = self._generate_keeping_moving_statistics(generator_inputs)
+        # Constant here: only the discriminator's weights are differentiated.
+        generated_data = ops.stop_gradient(
+            self._generate_keeping_moving_statistics(generator_inputs))
         optimizer = self.discriminator_optimizer
-        with tf.GradientTape() as tape:
+        variables = self.discriminator.trainable_variables
+
+        def scaled_loss_and_outputs():
             loss_and_outputs = self._discriminator_loss(
                 real_data, generated_data, generator_inputs, labels, training=True)
-            scaled_loss = _scale_loss(optimizer, loss_and_outputs[0])
-        _apply_gradients(optimizer, tape, scaled_loss, self.discriminator.trainable_variables)
+            return (_scale_loss(optimizer, loss_and_outputs[0]),) + loss_and_outputs
+
+        (_, *loss_and_outputs), gradients = value_and_gradients(
+            scaled_loss_and_outputs, variables)
+        apply_gradients(optimizer, gradients, variables)
         if self._discriminator_clip_value is not None:
             self._clip_discriminator_weights()
         self._track_discriminator(*loss_and_outputs)
@@ -661,7 +723,7 @@ class GANModel(keras.Model):
         moving_statistics = [variable for layer in batch_norm_layers(self.generator)
                              for variable in (layer.moving_mean, layer.moving_variance)]
         generated_data, _ = _call_in_stateless_scope(
-            self.generator, lambda: self.generator(generator_inputs, training=True),
+            lambda: self.generator(generator_inputs, training=True),
             discard=moving_statistics)
         return generated_data
 
@@ -680,19 +742,23 @@ class GANModel(keras.Model):
         loss += self.generator_auxiliary_loss(generator_inputs, generated_outputs, labels)
         regularization = list(generator_call_losses) + _weight_regularization(self.generator)
         if regularization:
-            loss += ops.sum(regularization)
+            loss += ops.sum([ops.cast(term, loss.dtype) for term in regularization])
         return loss
 
     def _generator_update(self, real_data, labels):
         generator_inputs = self.sample_generator_inputs(ops.shape(real_data)[0], labels)
         optimizer = self.generator_optimizer
-        with tf.GradientTape() as tape:
+        variables = self.generator.trainable_variables
+
+        def scaled_loss_and_loss():
             generated_data, call_losses = _call_in_stateless_scope(
-                self.generator, lambda: self.generator(generator_inputs, training=True))
+                lambda: self.generator(generator_inputs, training=True))
             loss = self._generator_loss(generated_data, call_losses, generator_inputs,
                                         real_data, labels, training=True)
-            scaled_loss = _scale_loss(optimizer, loss)
-        _apply_gradients(optimizer, tape, scaled_loss, self.generator.trainable_variables)
+            return _scale_loss(optimizer, loss), loss
+
+        (_, loss), gradients = value_and_gradients(scaled_loss_and_loss, variables)
+        apply_gradients(optimizer, gradients, variables)
         if self._generator_averages:
             self._update_generator_averages()
         self.generator_loss_tracker.update_state(loss)
