@@ -30,6 +30,10 @@ setuptools.setup(
         # optimal-transport W1 of `divergences`; matplotlib: the examples' plots,
         # which their tests write.
         "test": ["pytest", "scipy", "matplotlib"],
+        # The other Keras backends (KERAS_BACKEND=jax or torch); the tests that compare
+        # backends skip without them. torch's wheel brings its CUDA libraries (GBs).
+        "jax": ["jax[cpu]"],
+        "torch": ["torch"],
         # matplotlib: plots written by bench/ and examples/.
         "bench": ["matplotlib", "scipy"],
     },

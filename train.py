@@ -33,6 +33,7 @@ runs TensorFlow's oneDNN CPU kernels unless `TF_ENABLE_ONEDNN_OPTS` is set
 `TFGAN_LOSSES_FILTER_NATIVE_LOGS=0` (`tfgan_losses.native_log_filter`).
 """
 
+import contextlib
 import os
 import time
 
@@ -123,10 +124,11 @@ flags.DEFINE_integer("save_interval_steps", 500,
 flags.DEFINE_integer("summary_interval_steps", 100, "TensorBoard summary period.",
                      lower_bound=1)
 flags.DEFINE_bool("jit_compile", False, "Compile the train step with XLA.")
-flags.DEFINE_enum("strategy", "default", ["default", "mirrored", "multi_worker"],
-                  "tf.distribute strategy: one device; all local devices (MirroredStrategy); "
-                  "several machines (MultiWorkerMirroredStrategy, configured by $TF_CONFIG). "
-                  "--batch_size is per replica.")
+flags.DEFINE_enum("strategy", "default", ["default", "mirrored", "multi_worker", "data_parallel"],
+                  "One device; on TensorFlow (tf.distribute) all local devices "
+                  "(MirroredStrategy) or several machines (MultiWorkerMirroredStrategy, "
+                  "configured by $TF_CONFIG); on JAX all local devices "
+                  "(keras.distribution.DataParallel). --batch_size is per device.")
 flags.DEFINE_enum("mixed_precision", "float32", ["float32", "mixed_float16", "mixed_bfloat16"],
                   "Keras dtype policy of the networks; losses stay float32.")
 
@@ -260,8 +262,36 @@ def load_or_build_gan(checkpoint_path):
     return build_gan()
 
 
+class OneProcess:
+    """What train.py uses of a `tf.distribute` strategy, on JAX and PyTorch: one process,
+    on one device or (JAX's `DataParallel`) on every local device."""
+
+    cluster_resolver = None
+
+    def __init__(self, devices=1):
+        self.num_replicas_in_sync = devices
+
+    def scope(self):
+        return contextlib.nullcontext()
+
+
 def make_strategy(name):
-    """The `tf.distribute` strategy named by `--strategy`."""
+    """The `tf.distribute` strategy, or `OneProcess`, that `--strategy` names.
+
+    Raises:
+      app.UsageError: For a strategy that the backend does not have.
+    """
+    backend = keras.backend.backend()
+    if ((name in ("mirrored", "multi_worker") and backend != "tensorflow")
+            or (name == "data_parallel" and backend != "jax")):
+        raise app.UsageError(
+            f"--strategy={name} is not available on the {backend!r} backend: mirrored and "
+            "multi_worker need KERAS_BACKEND=tensorflow, data_parallel KERAS_BACKEND=jax.")
+    if name == "data_parallel":
+        keras.distribution.set_distribution(keras.distribution.DataParallel())
+        return OneProcess(len(keras.distribution.list_devices()))
+    if backend != "tensorflow":
+        return OneProcess()
     if name == "mirrored":
         return tf.distribute.MirroredStrategy()
     if name == "multi_worker":

@@ -289,3 +289,25 @@ def test_jax_data_parallel_step_equals_single_device(tmp_path):
     for key in singles:
         np.testing.assert_allclose(results["parallel_" + key[len("single_"):]], results[key],
                                    rtol=1e-5, atol=1e-6, err_msg=key)
+
+
+@pytest.mark.all_backends
+def test_callbacks_checkpoint_stop_summaries_and_nan_guard(tmp_path):
+    gan = full_gan("compiled")
+    noise = np.random.default_rng(0).normal(size=(4, backend_worker.NOISE_DIMS)).astype(
+        "float32")
+    summaries = tfgan_losses.GANSummaries(str(tmp_path / "logs"), noise, grid_size=2,
+                                          every_n_steps=1)
+    summaries.sample_grid = lambda: np.zeros((4, 4, 1), np.uint8)  # 6-feature "images"
+    gan.fit(data(), batch_size=16, epochs=3, steps_per_epoch=2, verbose=0, callbacks=[
+        tfgan_losses.TerminateOnNonFinite(), tfgan_losses.StopAtStep(3),
+        tfgan_losses.GANCheckpoint(str(tmp_path / "gan.keras")), summaries])
+    assert gan.global_step == 3
+    # Saved at every epoch end, also that of the epoch StopAtStep ended.
+    assert keras.models.load_model(tmp_path / "gan.keras").global_step == 3
+    assert list((tmp_path / "logs").glob("events.out.tfevents*"))
+    poisoned = data()
+    poisoned[0, 0] = np.nan
+    with pytest.raises(FloatingPointError, match="diverged"):
+        gan.fit(poisoned, batch_size=16, epochs=1, verbose=0,
+                callbacks=[tfgan_losses.TerminateOnNonFinite()])

@@ -274,3 +274,43 @@ def test_bad_flags_fail_before_training_with_a_clear_message(name, bad_flag_runs
     for message in BAD_FLAGS[name][1]:
         assert message in output, output[-3000:]
     assert not created_log_dir and "Epoch 1/" not in output, "work started before the error"
+
+
+@pytest.mark.all_backends
+def test_three_steps_on_this_backend(mnist_dir, mnist_data_dir, tmp_path):
+    """train.py on the run's KERAS_BACKEND: samples, a checkpoint that loads, and a
+    SavedModel (written by TensorFlow's Keras on JAX and PyTorch)."""
+    if keras.backend.backend() == "tensorflow":
+        pytest.skip("the tests above run train.py on TensorFlow in full")
+    log_dir = tmp_path / "mnist"
+    result = subprocess.run(
+        _command(log_dir, mnist_dir, *COMMON_FLAGS, "--max_number_of_steps=3"),
+        cwd=tmp_path, env=_env(mnist_data_dir), capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, (result.stdout + result.stderr)[-5000:]
+    assert re.search(r"Trained 3 steps \(now at step 3\)", result.stdout), result.stdout[-3000:]
+    assert {"checkpoint.keras", "samples.png", "generator"} <= set(os.listdir(log_dir))
+    assert keras.models.load_model(log_dir / "checkpoint.keras").global_step == 3
+    check = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent("""
+            import sys
+            import numpy as np
+            import tensorflow as tf
+            serve = tf.saved_model.load(sys.argv[1]).signatures["serving_default"]
+            images = serve(noise=tf.random.normal([4, 64]))["images"].numpy()
+            assert images.shape == (4, 28, 28, 1) and np.isfinite(images).all()
+            """), str(log_dir / "generator")],
+        env={**_env(mnist_data_dir), "KERAS_BACKEND": "tensorflow"}, capture_output=True,
+        text=True, timeout=300)
+    assert check.returncode == 0, check.stderr[-3000:]
+
+
+@pytest.mark.all_backends
+def test_strategy_of_another_backend_is_refused(mnist_dir, mnist_data_dir, tmp_path):
+    other = {"tensorflow": "data_parallel", "jax": "mirrored", "torch": "data_parallel"}
+    result = subprocess.run(
+        _command(tmp_path / "mnist", mnist_dir, *COMMON_FLAGS,
+                 f"--strategy={other[keras.backend.backend()]}"),
+        cwd=tmp_path, env=_env(mnist_data_dir), capture_output=True, text=True, timeout=300)
+    assert result.returncode != 0
+    assert "is not available on the" in result.stderr + result.stdout
+    assert not (tmp_path / "mnist" / "checkpoint.keras").exists()

@@ -97,7 +97,12 @@ def load_mnist_feature_extractor():
 
 @functools.lru_cache(maxsize=None)
 def _compiled(which):
+    """The classifier (or feature extractor) as a compiled function of a float32 image batch."""
     model = load_mnist_classifier() if which == "logits" else load_mnist_feature_extractor()
+    if keras.backend.backend() != "tensorflow":
+        # The model runs on the Keras backend (compiled by `predict_on_batch`), the
+        # metrics on TensorFlow: eager tensors cross as numpy arrays.
+        return lambda images: tf.convert_to_tensor(model.predict_on_batch(images.numpy()))
     spec = tf.TensorSpec((None,) + IMAGE_SHAPE, tf.float32)
     return tf.function(lambda images: model(images, training=False), input_signature=[spec])
 
