@@ -1,4 +1,4 @@
-r"""Training throughput of `GANModel.fit` against a hand-written `tf.function` loop.
+r"""Training throughput of `GANModel.fit` against a hand-written, compiled train loop.
 
 Both train TF-GAN's full-size unconditional MNIST networks (`models/mnist.py`,
 about 6.7 M generator and 6.6 M discriminator parameters) with the same losses
@@ -6,14 +6,18 @@ about 6.7 M generator and 6.6 M discriminator parameters) with the same losses
 weight 1), the same optimizers (Adam(1e-3, beta_1=0.5) for the generator,
 Adam(1e-4, beta_1=0.5) for the discriminator), the same batch size and the
 same `--discriminator_steps` discriminator updates per generator update, on
-the same synthetic in-memory data (a repeated `tf.data` of random images), so
+the same synthetic in-memory data (1024 random images in a numpy array), so
 that only the training machinery differs:
 
-* fit: `GANModel.compile(...)` then `fit(dataset, steps_per_epoch=--steps)`;
-* loop: a `tf.function` train step written out by hand, as TF-GAN users did
-  (`for images in dataset: train_step(images)`), doing the same updates (same
-  noise draws, losses, weight decay, batch-norm and spectral-norm updates)
-  without fit's metrics, callbacks and iterator handling.
+* fit: `GANModel.compile(...)` then `fit(images, steps_per_epoch=--steps)`;
+* loop: a train step written out by hand, as TF-GAN users did (`for images in
+  batches: train_step(images)`), doing the same updates (same noise draws,
+  losses, weight decay, batch-norm and spectral-norm updates) without fit's
+  metrics, callbacks and iterator handling. It takes its gradients and applies
+  its updates through `tfgan_losses.gradients`, as `GANModel` does, and is
+  compiled as the backend compiles: `tf.function` on TensorFlow, `jax.jit` of
+  the pure step on JAX (`KERAS_BACKEND=jax`); PyTorch runs it eagerly, as
+  `GANModel` does with the penalty.
 
 Both start from the same weights and seeds; after one step of each the script
 checks that they reached the same weights (up to round-off), i.e. that they
@@ -36,6 +40,7 @@ less on other processes sharing the cores.
 
     python bench/fit_overhead.py                       # ~3 min on 2 CPU cores
     python bench/fit_overhead.py --losses=wasserstein_gp --jit_compile
+    KERAS_BACKEND=jax python bench/fit_overhead.py     # XLA: JAX always compiles
 """
 
 import os
@@ -47,11 +52,10 @@ from pathlib import Path
 # Before TensorFlow is imported: oneDNN as in train.py (docs/cpu.md).
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
 
-import keras
-import numpy as np
-import tensorflow as tf
-from absl import app, flags
-from keras import ops
+import keras  # noqa: E402  (before TensorFlow: PyTorch's import order)
+import numpy as np  # noqa: E402
+from absl import app, flags  # noqa: E402
+from keras import ops  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # Run from anywhere.
 
@@ -60,8 +64,9 @@ from tfgan_losses.losses import keras_losses  # noqa: E402
 from tfgan_losses.losses.gradient_penalty import wasserstein_gradient_penalty  # noqa: E402
 from tfgan_losses.environment import describe  # noqa: E402
 from tfgan_losses.training.batch_norm import batch_norm_layers  # noqa: E402
+from tfgan_losses.gradients import apply_gradients, run_step, value_and_gradients  # noqa: E402
 from tfgan_losses.training.gan_model import (  # noqa: E402
-    GANModel, _call_in_stateless_scope, _weight_regularization)
+    GANModel, _call_in_stateless_scope, _losses_collected, _weight_regularization)
 
 LOSSES = {
     "modified": dict(generator_loss="modified_generator_loss",
@@ -81,7 +86,8 @@ flags.DEFINE_integer("batch_size", 32, "Images per discriminator update.", lower
 flags.DEFINE_integer("discriminator_steps", 1, "Discriminator updates per generator update.",
                      lower_bound=1)
 flags.DEFINE_enum("losses", "modified", list(LOSSES), "Loss family.")
-flags.DEFINE_bool("jit_compile", False, "Compile both train steps with XLA.")
+flags.DEFINE_bool("jit_compile", False, "Compile both train steps with XLA (TensorFlow; JAX "
+                  "always does).")
 flags.DEFINE_integer("seed", 0, "Seed of the weights, the noise and the data.")
 flags.DEFINE_enum("interleave", "step", ["step", "block"],
                   "step: one loop step after each fit step, inside one fit call per block; "
@@ -105,32 +111,80 @@ def optimizers():
     return (keras.optimizers.Adam(1e-3, beta_1=0.5), keras.optimizers.Adam(1e-4, beta_1=0.5))
 
 
-def synthetic_dataset(batch_size, seed):
-    """A repeated dataset of 1024 random images in [-1, 1], already in memory."""
-    images = np.random.default_rng(seed).uniform(-1, 1, (1024, 28, 28, 1)).astype(np.float32)
-    return (tf.data.Dataset.from_tensor_slices(images).repeat()
-            .batch(batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE))
+def synthetic_images(seed):
+    """1024 random images in [-1, 1], in memory."""
+    return np.random.default_rng(seed).uniform(-1, 1, (1024, 28, 28, 1)).astype(np.float32)
+
+
+def batches(images, batch_size):
+    """The images' batches, in order, round and round (as `fit` reads them, unshuffled)."""
+    while True:
+        for start in range(0, len(images) - batch_size + 1, batch_size):
+            yield images[start:start + batch_size]
+
+
+def compiled_step(step, variables, jit_compile):
+    """`step(images)`, which changes `variables`, compiled as the backend compiles it.
+
+    Returns `run(batch_iterator, steps)`, which runs `steps` steps and returns the
+    last step's losses as floats; on JAX the variables get their new values back
+    when it returns (as `fit` writes them back after an epoch).
+    """
+    backend = keras.backend.backend()
+    if backend == "jax":
+        import jax  # pylint: disable=import-outside-toplevel
+
+        jitted = jax.jit(lambda values, images: run_step(step, [variables], [values], images),
+                         donate_argnums=0)
+
+        def run_jax(iterator, steps):
+            values = [variable.value for variable in variables]
+            for _ in range(steps):
+                losses, (values,) = jitted(values, next(iterator))
+            for variable, value in zip(variables, values):
+                variable.assign(value)
+            return [float(loss) for loss in losses]
+
+        return run_jax
+    if backend == "tensorflow":
+        import tensorflow as tf  # pylint: disable=import-outside-toplevel
+
+        step = tf.function(step, jit_compile=jit_compile)
+
+    def run(iterator, steps):
+        for _ in range(steps):
+            losses = step(next(iterator))
+        return [float(ops.convert_to_numpy(loss)) for loss in losses]  # Waits for the step.
+
+    return run
 
 
 class HandWrittenLoop:
-    """The same updates as `GANModel.train_step`, as a plain `tf.function`."""
+    """The same updates as `GANModel.train_step`, as a plain compiled function."""
 
     def __init__(self, generator, discriminator, losses, discriminator_steps, seed,
                  jit_compile):
         self.generator, self.discriminator = generator, discriminator
         self.generator_optimizer, self.discriminator_optimizer = optimizers()
+        self.generator_optimizer.build(generator.trainable_variables)
+        self.discriminator_optimizer.build(discriminator.trainable_variables)
         self.generator_loss = keras_losses.get(losses["generator_loss"])
         self.discriminator_loss = keras_losses.get(losses["discriminator_loss"])
         self.penalty_weight = losses["gradient_penalty_weight"]
         self.discriminator_steps = discriminator_steps
         self.seed_generator = keras.random.SeedGenerator(seed)
-        self.train_step = tf.function(self._train_step, jit_compile=jit_compile)
+        variables = (generator.variables + discriminator.variables
+                     + self.generator_optimizer.variables
+                     + self.discriminator_optimizer.variables + [self.seed_generator.state])
+        self.run = compiled_step(self._train_step, variables, jit_compile)
 
     def _noise(self, batch_size):
         return keras.random.normal((batch_size, NOISE_DIMS), seed=self.seed_generator)
 
     def _discriminate(self, images, unused_generator_inputs=None):
-        return self.discriminator(images, training=True)
+        outputs, _ = _call_in_stateless_scope(
+            lambda: self.discriminator(images, training=True))
+        return outputs
 
     def _train_step(self, images):
         k = self.discriminator_steps  # Update i takes every k-th example from the i-th.
@@ -141,43 +195,40 @@ class HandWrittenLoop:
             noise = self._noise(ops.shape(real)[0])
             # As GANModel: the generator's batch-norm statistics move in its own update.
             generated, _ = _call_in_stateless_scope(
-                self.generator, lambda: self.generator(noise, training=True),
-                discard=moving_statistics)
+                lambda: self.generator(noise, training=True), discard=moving_statistics)
+            generated = ops.stop_gradient(generated)
             variables = self.discriminator.trainable_variables
-            call_losses = []  # Each discriminator call's own losses count, as in GANModel.
 
-            def discriminate(data, unused_generator_inputs=None):
-                outputs, losses = _call_in_stateless_scope(
-                    self.discriminator, lambda: self._discriminate(data))
-                call_losses.extend(losses)
-                return outputs
+            def discriminator_loss():
+                with _losses_collected() as call_losses:  # Every call's own losses count.
+                    loss = self.discriminator_loss(self._discriminate(real),
+                                                   self._discriminate(generated))
+                    if self.penalty_weight:
+                        loss += self.penalty_weight * wasserstein_gradient_penalty(
+                            real, generated, noise, self._discriminate,
+                            seed=self.seed_generator)
+                return (loss + ops.sum(list(call_losses)
+                                       + _weight_regularization(self.discriminator)),)
 
-            with tf.GradientTape() as tape:
-                loss = self.discriminator_loss(discriminate(real), discriminate(generated))
-                if self.penalty_weight:
-                    loss += self.penalty_weight * wasserstein_gradient_penalty(
-                        real, generated, noise, discriminate, seed=self.seed_generator)
-                loss += ops.sum(call_losses + _weight_regularization(self.discriminator))
-            self.discriminator_optimizer.apply_gradients(
-                zip(tape.gradient(loss, variables), variables))
-            discriminator_loss = loss
+            (discriminator_loss_value,), gradients = value_and_gradients(
+                discriminator_loss, variables)
+            apply_gradients(self.discriminator_optimizer, gradients, variables)
 
         noise = self._noise(ops.shape(slices[0])[0])
         variables = self.generator.trainable_variables
-        with tf.GradientTape() as tape:
-            generated_outputs = self._discriminate(self.generator(noise, training=True))
-            real_outputs = (self._discriminate(slices[0])
-                            if self.generator_loss.requires_real_outputs else None)
-            loss = self.generator_loss(real_outputs, generated_outputs)
-            loss += ops.sum(self.generator.losses)
-        self.generator_optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
-        return discriminator_loss, loss
 
-    def run(self, iterator, steps):
-        """`steps` train steps on batches from `iterator`; returns the last losses."""
-        for _ in range(steps):
-            losses = self.train_step(next(iterator))
-        return [float(loss) for loss in losses]  # Waits for the last step.
+        def generator_loss():
+            generated, call_losses = _call_in_stateless_scope(
+                lambda: self.generator(noise, training=True))
+            real_outputs = (self.discriminator(slices[0], training=True)
+                            if self.generator_loss.requires_real_outputs else None)
+            loss = self.generator_loss(real_outputs,
+                                       self.discriminator(generated, training=True))
+            return (loss + ops.sum(list(call_losses) + _weight_regularization(self.generator)),)
+
+        (generator_loss_value,), gradients = value_and_gradients(generator_loss, variables)
+        apply_gradients(self.generator_optimizer, gradients, variables)
+        return discriminator_loss_value, generator_loss_value
 
 
 def timed(function):
@@ -221,27 +272,30 @@ def main(argv):
     print(f"  load average (1, 5, 15 min) at start: {load_average()}")
     losses = LOSSES[FLAGS.losses]
     k = FLAGS.discriminator_steps
+    # JAX's compiled mode is XLA (jit_compile=False runs fit's step op by op).
+    jit_compile = FLAGS.jit_compile or keras.backend.backend() == "jax"
     images_per_step = FLAGS.batch_size * k
     print(f"Config: losses={FLAGS.losses}, batch_size={FLAGS.batch_size}, "
-          f"discriminator_steps={k}, jit_compile={FLAGS.jit_compile}, "
+          f"discriminator_steps={k}, jit_compile={jit_compile}, "
           f"interleave={FLAGS.interleave}, {FLAGS.repeats} blocks of {FLAGS.steps} steps "
           f"each, TF-GAN's full-size MNIST networks.")
-    dataset = synthetic_dataset(images_per_step, FLAGS.seed)
+    images = synthetic_images(FLAGS.seed)
 
     # Two identical copies of the networks, one per variant.
     gan = GANModel(*build_networks(FLAGS.seed), discriminator_steps=k, seed=FLAGS.seed)
     generator_optimizer, discriminator_optimizer = optimizers()
     gan.compile(generator_optimizer=generator_optimizer,
                 discriminator_optimizer=discriminator_optimizer,
-                jit_compile=FLAGS.jit_compile, **losses)
+                jit_compile=jit_compile, **losses)
     loop = HandWrittenLoop(*build_networks(FLAGS.seed), losses, k, FLAGS.seed,
-                           FLAGS.jit_compile)
-    loop_iterator = iter(dataset)
+                           jit_compile)
+    loop_iterator = batches(images, images_per_step)
     parameters = sum(int(np.prod(w.shape)) for w in gan.trainable_weights)
     print(f"  trainable parameters: {parameters:,}")
 
     def run_fit(steps, callbacks=()):
-        gan.fit(dataset, epochs=1, steps_per_epoch=steps, verbose=0, callbacks=list(callbacks))
+        gan.fit(images, batch_size=images_per_step, epochs=1, steps_per_epoch=steps, verbose=0,
+                shuffle=False, callbacks=list(callbacks))
 
     def run_loop(steps):
         loop.run(loop_iterator, steps)
@@ -251,10 +305,10 @@ def main(argv):
     # (Adam turns round-off in near-zero gradients into learning-rate-sized
     # steps in a few weights, so count the weights that differ, not the maximum).
     warmup = {"fit": timed(lambda: run_fit(1))[0], "loop": timed(lambda: run_loop(1))[0]}
-    fit_weights = np.concatenate([w.numpy().ravel() for w in gan.generator.weights
-                                  + gan.discriminator.weights])
-    loop_weights = np.concatenate([w.numpy().ravel() for w in loop.generator.weights
-                                   + loop.discriminator.weights])
+    fit_weights = np.concatenate([ops.convert_to_numpy(w).ravel() for w in
+                                  gan.generator.weights + gan.discriminator.weights])
+    loop_weights = np.concatenate([ops.convert_to_numpy(w).ravel() for w in
+                                   loop.generator.weights + loop.discriminator.weights])
     differing = float(np.mean(np.abs(fit_weights - loop_weights) > 1e-5))
     same = differing < 1e-3
     print(f"Same-updates check after 1 step: {100 * differing:.4f}% of the weights differ "
@@ -286,9 +340,9 @@ def main(argv):
               f"loop {loop_rate:6.1f} img/s, ratio {fit_rate / loop_rate:.3f} "
               f"(per CPU-second: {block[3] / block[1]:.3f})")
 
-    images = FLAGS.steps * images_per_step
-    fit_rates = [images / block[0] for block in blocks]
-    loop_rates = [images / block[2] for block in blocks]
+    timed_images = FLAGS.steps * images_per_step
+    fit_rates = [timed_images / block[0] for block in blocks]
+    loop_rates = [timed_images / block[2] for block in blocks]
     ratios = [block[2] / block[0] for block in blocks]
     cpu_ratios = [block[3] / block[1] for block in blocks]
     fit_median, loop_median = statistics.median(fit_rates), statistics.median(loop_rates)

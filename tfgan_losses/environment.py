@@ -61,16 +61,41 @@ def onednn_enabled():
     return bool(_pywrap_util_port.IsMklEnabled())
 
 
-def describe():
-    """One line: Python, TensorFlow, Keras and numpy versions, CPU, cores, GPUs, oneDNN, load."""
-    import keras
-    import numpy as np
-    import tensorflow as tf
+def accelerators():
+    """'N x <kind>' of the accelerators the Keras backend sees, or 'none'."""
+    import keras  # pylint: disable=import-outside-toplevel
 
+    backend = keras.backend.backend()
+    if backend == "jax":
+        import jax  # pylint: disable=import-outside-toplevel
+
+        devices = [d for d in jax.devices() if d.platform != "cpu"]
+        names = [getattr(d, "device_kind", d.platform) for d in devices]
+    elif backend == "torch":
+        import torch  # pylint: disable=import-outside-toplevel
+
+        names = [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())]
+    else:
+        import tensorflow as tf  # pylint: disable=import-outside-toplevel
+
+        names = [d.name for d in tf.config.list_physical_devices("GPU")]
+    return f"{len(names)} x {names[0]}" if names else "none"
+
+
+def describe():
+    """One line: Python, the Keras backend and its version, Keras and numpy, CPU, cores,
+    accelerators, oneDNN (TensorFlow), load."""
+    import importlib  # pylint: disable=import-outside-toplevel
+
+    import keras  # pylint: disable=import-outside-toplevel
+    import numpy as np  # pylint: disable=import-outside-toplevel
+
+    backend = keras.backend.backend()
+    backend_version = importlib.import_module(backend).__version__
     usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    gpus = len(tf.config.list_physical_devices("GPU"))
     load = " ".join(f"{x:.2f}" for x in os.getloadavg()) if hasattr(os, "getloadavg") else "?"
-    return (f"Python {platform.python_version()}, TensorFlow {tf.__version__}, "
-            f"Keras {keras.__version__}, numpy {np.__version__}; CPU: {cpu_model()}, "
-            f"{os.cpu_count()} logical cores ({usable} usable); GPUs: {gpus}; "
-            f"oneDNN {'on' if onednn_enabled() else 'off'}; load average {load}")
+    onednn = f"; oneDNN {'on' if onednn_enabled() else 'off'}" if backend == "tensorflow" else ""
+    return (f"Python {platform.python_version()}, Keras {keras.__version__} on {backend} "
+            f"{backend_version}, numpy {np.__version__}; CPU: {cpu_model()}, "
+            f"{os.cpu_count()} logical cores ({usable} usable); accelerators: "
+            f"{accelerators()}{onednn}; load average {load}")

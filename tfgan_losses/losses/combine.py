@@ -17,11 +17,11 @@ lost; that raises a `RuntimeError` saying so. The weight-factor mode needs no
 gradients and works everywhere.
 """
 
+import logging
 import math
 import numbers
 
 import keras
-from absl import logging
 from keras import ops
 
 from tfgan_losses.gradients import value_and_gradients
