@@ -53,9 +53,11 @@ def _images(count, shape=(6, 6, 1), seed=1):
 
 def _state(gan):
     """Every value that training owns, by name: variables (weights, batch-norm and
-    spectral-norm state, the weight average, optimizer slots) and the noise stream."""
-    variables = gan.variables + gan.generator_optimizer.variables + \
-        gan.discriminator_optimizer.variables
+    spectral-norm state, the weight average, optimizer slots) and the noise stream;
+    not the evaluation noise stream, which every `evaluate` restarts."""
+    evaluation_state = gan.evaluation_seed_generator.state
+    variables = [variable for variable in gan.variables + gan.generator_optimizer.variables
+                 + gan.discriminator_optimizer.variables if variable is not evaluation_state]
     state = {f"{index}:{variable.path}": np.array(variable.numpy())
              for index, variable in enumerate(variables)}
     state["seed_generator"] = gan.seed_generator.state.numpy().copy()

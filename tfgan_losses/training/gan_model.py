@@ -318,14 +318,17 @@ class GANModel(keras.Model):
             `wasserstein_gradient_penalty` to the discriminator loss (WGAN-GP;
             the paper uses 10).
           **kwargs: `keras.Model.compile` arguments such as `jit_compile`,
-            `run_eagerly`, `steps_per_execution`.
+            `run_eagerly`, `steps_per_execution`. On PyTorch, `jit_compile` is
+            `torch.compile`, which cannot take the gradient penalty's second
+            derivative: with a penalty, "auto" (the default) runs eagerly.
 
         A network without weights yet (a subclassed model never called) is
         built here by calling it once: the optimizers need the weights.
 
         Raises:
-          ValueError: For a negative `gradient_penalty_weight`, unknown losses, or
-            a network that is not built and could not be built by calling it.
+          ValueError: For a negative `gradient_penalty_weight`, unknown losses, a
+            network that is not built and could not be built by calling it, or
+            `jit_compile=True` with a penalty on PyTorch.
         """
         if gradient_penalty_weight is not None and gradient_penalty_weight < 0:
             raise ValueError(
