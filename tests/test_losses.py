@@ -1232,6 +1232,18 @@ def test_eager_tf_function_xla_agree(spec):
     _assert_modes_agree(results, want)
 
 
+def _mutual_information_case():
+    """`mutual_information_penalty` of logits, loc and codes, and its numpy value for
+    logits [[1, 2, 0.5]], loc [0.5, -1], codes [2] and [0, 1]."""
+    def mi(logits, loc, codes_cat, codes_cont):
+        return tl.mutual_information_penalty(
+            [codes_cat, codes_cont], [tld.Categorical(logits), tld.Normal(loc, 2.0)],
+            weights=[1.0, 0.5])
+    want = -np_reduce([np_categorical_log_prob([[1.0, 2.0, 0.5]], [2]).mean(),
+                       np_normal_log_prob([0.5, -1.0], 2.0, [0.0, 1.0]).mean()], [1.0, 0.5])
+    return mi, want
+
+
 @pytest.mark.tensorflow_only  # tf.function graph mode beside eager and XLA.
 def test_eager_tf_function_xla_agree_other_losses():
     rng = np.random.default_rng(26)
@@ -1243,12 +1255,7 @@ def test_eager_tf_function_xla_agree_other_losses():
 
     logits, loc = tf.constant([[1.0, 2.0, 0.5]]), tf.constant([0.5, -1.0])
 
-    def mi(logits, loc, codes_cat, codes_cont):
-        return tl.mutual_information_penalty(
-            [codes_cat, codes_cont], [tld.Categorical(logits), tld.Normal(loc, 2.0)],
-            weights=[1.0, 0.5])
-    want = -np_reduce([np_categorical_log_prob([[1.0, 2.0, 0.5]], [2]).mean(),
-                       np_normal_log_prob([0.5, -1.0], 2.0, [0.0, 1.0]).mean()], [1.0, 0.5])
+    mi, want = _mutual_information_case()
     _assert_modes_agree(_three_modes(mi, logits, loc, tf.constant([2]), tf.constant([0.0, 1.0])),
                         want)
 
@@ -1333,12 +1340,7 @@ def test_eager_and_compiled_other_losses(mode):
     got = in_mode(mode, tl.cycle_consistency_loss)(*map(tensor, (x, x_rec, y, y_rec)))
     np.testing.assert_allclose(to_numpy(got), want, rtol=1e-5, atol=1e-5)
 
-    def mi(logits, loc, codes_cat, codes_cont):
-        return tl.mutual_information_penalty(
-            [codes_cat, codes_cont], [tld.Categorical(logits), tld.Normal(loc, 2.0)],
-            weights=[1.0, 0.5])
-    want = -np_reduce([np_categorical_log_prob([[1.0, 2.0, 0.5]], [2]).mean(),
-                       np_normal_log_prob([0.5, -1.0], 2.0, [0.0, 1.0]).mean()], [1.0, 0.5])
+    mi, want = _mutual_information_case()
     got = in_mode(mode, mi)(tensor([[1.0, 2.0, 0.5]], "float32"), tensor([0.5, -1.0], "float32"),
                             tensor([2], "int32"), tensor([0.0, 1.0], "float32"))
     np.testing.assert_allclose(to_numpy(got), want, rtol=1e-5, atol=1e-5)
