@@ -35,8 +35,7 @@ def _differentiable(fn, variables=()):
     def pass_on(side_effects):
         values, losses = side_effects
         (scope,) = scopes
-        for (variable, _), value in zip(scope.updates(), values):
-            variable.assign(value)
+        _assign([variable for variable, _ in scope.updates()], values)
         scope.pass_on_losses(losses)
 
     return pure, pass_on
