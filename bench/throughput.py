@@ -41,6 +41,8 @@ is printed beside it (see `analytic_flops`).
     python bench/throughput.py                     # ~2.5 min on 2 idle CPU cores
     python bench/throughput.py --batch_sizes=128 --policies=float32 --jit=off,on
     python bench/throughput.py --batch_sizes=128 --strategies=default --jit=off --profile
+
+TensorFlow only; `bench/backends.py` times the same GAN on every backend.
 """
 
 import json
@@ -458,6 +460,12 @@ def _quiet():
 
 def main(argv):
     del argv
+    import keras  # pylint: disable=import-outside-toplevel
+
+    if keras.backend.backend() != "tensorflow":
+        raise app.UsageError(
+            "bench/throughput.py profiles TensorFlow (its profiler's FLOPs, tf.distribute); "
+            "for JAX and PyTorch run bench/backends.py.")
     _quiet()
     if FLAGS.worker == "mirrored_2cpu":
         run_two_cpu_worker()
